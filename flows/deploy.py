@@ -1,0 +1,311 @@
+"""The deploy flow: load, order, plan, apply, report.
+
+Each instance's steps are Prefect tasks named for it (`plan plat-ue1-dev/vpc`, `apply ...`). An
+instance starts the moment its own parents succeeded; a failure skips only its descendants. The
+graph bookkeeping lives in `stacks_loader.schedule`; this module only turns it into task runs.
+"""
+
+from __future__ import annotations
+
+import queue
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run as flow_run_runtime
+from prefect.runtime import task_run as task_run_runtime
+
+from stackflow.errors import ConfigError, StackflowError
+from stackflow.settings import load_settings
+from stackflow.stacks_loader.deferred import fill_deferred
+from stackflow.stacks_loader.graph import DependencyGraph
+from stackflow.stacks_loader.model import InstanceRef, StackInstance
+from stackflow.stacks_loader.outcome import StackOutcome
+from stackflow.stacks_loader.report import summary_markdown
+from stackflow.stacks_loader.schedule import DeployQueue
+from stackflow.stacks_loader.selection import select_target
+from stackflow.tasks.git import head_commit
+from stackflow.tasks.terraform import ApplyResult, PlanResult
+
+from .steps import InstanceSteps, TerraformSteps
+
+Mode = Literal["plan", "apply", "destroy"]
+
+
+class DeployFailed(StackflowError):
+    """At least one instance failed; carries every instance's outcome."""
+
+    def __init__(self, outcomes: list[StackOutcome]) -> None:
+        self.outcomes = outcomes
+        failed = [o for o in outcomes if o.status == "failed"]
+        names = ", ".join(o.instance for o in failed[:5]) + (" ..." if len(failed) > 5 else "")
+        super().__init__(f"{len(failed)} of {len(outcomes)} instances failed: {names}")
+
+
+def _retry_if_transient(task: Any, task_run: Any, state: Any) -> bool:
+    """Prefect retry condition: only failures the runner marked transient are retried."""
+    return bool(getattr(state.data, "transient", False))
+
+
+def _attempt() -> int:
+    return int(task_run_runtime.run_count or 1)
+
+
+@task(name="plan", task_run_name="plan {label}", cache_policy=NO_CACHE, persist_result=False,
+      retry_condition_fn=_retry_if_transient)
+def plan_instance(
+    label: str, steps: InstanceSteps, instance: StackInstance, resolved_vars: dict[str, Any],
+    read_outputs: bool, destroy: bool,
+) -> PlanResult:
+    try:
+        result = steps.plan(instance, resolved_vars, read_outputs=read_outputs, destroy=destroy)
+    except StackflowError as exc:
+        exc.attempts = _attempt()  # type: ignore[attr-defined]
+        raise
+    result.attempts = _attempt()
+    s = result.summary
+    get_run_logger().info("%s: plan +%d ~%d -%d", label, s.add, s.change, s.destroy)
+    return result
+
+
+@task(name="apply", task_run_name="apply {label}", cache_policy=NO_CACHE, persist_result=False,
+      retry_condition_fn=_retry_if_transient)
+def apply_instance(label: str, steps: InstanceSteps, instance: StackInstance, plan: PlanResult) -> ApplyResult:
+    try:
+        result = steps.apply(instance, plan)
+    except StackflowError as exc:
+        exc.attempts = _attempt()  # type: ignore[attr-defined]
+        raise
+    result.attempts = _attempt()
+    get_run_logger().info("%s: applied", label)
+    return result
+
+
+@task(name="outputs", task_run_name="outputs {label}", cache_policy=NO_CACHE, persist_result=False,
+      retry_condition_fn=_retry_if_transient)
+def read_instance_outputs(label: str, steps: InstanceSteps, instance: StackInstance) -> dict[str, Any]:
+    return steps.read_outputs(instance)
+
+
+def _error_line(exc: BaseException) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+class _GraphRun:
+    """One pass over the graph: submits task runs as instances become ready."""
+
+    def __init__(
+        self,
+        graph: DependencyGraph,
+        instances: Mapping[InstanceRef, StackInstance],
+        steps: InstanceSteps,
+        *,
+        mode: Mode,
+        parallelism: int,
+        fail_fast: bool,
+        retries: int,
+        retry_delay_s: float,
+        durations: Mapping[InstanceRef, float] | None,
+    ) -> None:
+        self.graph = graph
+        self.instances = instances
+        self.steps = steps
+        self.mode = mode
+        self.parallelism = max(1, parallelism)
+        self.fail_fast = fail_fast
+        self.queue = DeployQueue(graph, durations)
+        self.events: queue.Queue[tuple[InstanceRef, str, Any]] = queue.Queue()
+        self.outcomes: dict[InstanceRef, StackOutcome] = {}
+        self.outputs: dict[InstanceRef, dict[str, Any]] = {}
+        self.plans: dict[InstanceRef, PlanResult] = {}
+        self.changed: set[InstanceRef] = set()
+        self.output_parents = {
+            dep.parent
+            for ref in graph.nodes
+            for dep in instances[ref].dependencies
+            if dep.via == "terraform.output"
+        }
+        delays = [retry_delay_s * 2**i for i in range(retries)] or 0
+        opts = dict(retries=retries, retry_delay_seconds=delays)
+        self.plan_task = plan_instance.with_options(**opts)
+        self.apply_task = apply_instance.with_options(**opts)
+        self.outputs_task = read_instance_outputs.with_options(**opts)
+
+    # --- bookkeeping -------------------------------------------------------------------------
+    def _submit(self, ref: InstanceRef, step: str, task_obj: Any, **params: Any) -> None:
+        future = task_obj.submit(label=str(ref), steps=self.steps, **params)
+        future.add_done_callback(lambda f: self.events.put((ref, step, f)))
+
+    def _finish(self, outcome: StackOutcome, ref: InstanceRef) -> None:
+        self.outcomes[ref] = outcome
+        if outcome.status in ("succeeded", "no changes"):
+            self.queue.succeed(ref)
+        elif outcome.status == "failed":
+            for skipped in self.queue.fail(ref):
+                self._skipped(skipped, "ancestor failed", ref)
+            if self.fail_fast:
+                for skipped in self.queue.halt(ref):
+                    self._skipped(skipped, "fail-fast", ref)
+        else:
+            for skipped in self.queue.skip(ref):
+                self._skipped(skipped, "ancestor not applied", ref)
+
+    def _skipped(self, ref: InstanceRef, reason: str, cause: InstanceRef) -> None:
+        self.outcomes[ref] = StackOutcome(ref.stack, ref.component, "skipped", reason, str(cause))
+
+    def _failed(self, ref: InstanceRef, exc: BaseException, duration_s: float = 0.0) -> None:
+        attempts = int(getattr(exc, "attempts", 1))
+        self._finish(
+            StackOutcome(ref.stack, ref.component, "failed", "run error", _error_line(exc),
+                         attempts=attempts, duration_s=duration_s),
+            ref,
+        )
+
+    # --- steps -------------------------------------------------------------------------------
+    def _start(self, ref: InstanceRef) -> None:
+        instance = self.instances[ref]
+        try:
+            resolved = fill_deferred(instance.vars, self.outputs, dependent=str(ref))
+        except ConfigError as exc:
+            if self.mode == "plan":
+                # A PR plan of a child whose parent was never applied cannot be made yet.
+                outcome = StackOutcome(ref.stack, ref.component, "skipped",
+                                       "parent outputs not available until it is applied",
+                                       _error_line(exc), provisional=True)
+                self._finish(outcome, ref)
+            else:
+                self._failed(ref, exc)
+            return
+        self._submit(ref, "plan", self.plan_task, instance=instance, resolved_vars=resolved,
+                     read_outputs=ref in self.output_parents, destroy=self.mode == "destroy")
+
+    def _on_plan(self, ref: InstanceRef, plan: PlanResult) -> None:
+        self.plans[ref] = plan
+        instance = self.instances[ref]
+        summary = plan.summary
+        if summary.has_changes:
+            self.changed.add(ref)
+        if plan.outputs is not None:
+            self.outputs[ref] = plan.outputs
+        base = dict(add=summary.add, change=summary.change, destroy=summary.destroy,
+                    attempts=plan.attempts, duration_s=plan.duration_s,
+                    resources=[r.address for r in summary.resources])
+        if not summary.has_changes:
+            self._finish(StackOutcome(ref.stack, ref.component, "no changes", **base), ref)
+        elif self.mode == "plan":
+            provisional = any(a in self.changed for a in self.graph.ancestors(ref))
+            reason = "planned; parent not applied yet" if provisional else "planned"
+            self._finish(StackOutcome(ref.stack, ref.component, "succeeded", reason,
+                                      provisional=provisional, **base), ref)
+        elif instance.locked:
+            self._finish(StackOutcome(ref.stack, ref.component, "skipped",
+                                      "locked (metadata.locked): planned, not applied", **base), ref)
+        else:
+            self._submit(ref, "apply", self.apply_task, instance=instance, plan=plan)
+
+    def _on_apply(self, ref: InstanceRef, result: ApplyResult) -> None:
+        plan = self.plans[ref]
+        self.outputs[ref] = result.outputs
+        s = plan.summary
+        self._finish(
+            StackOutcome(ref.stack, ref.component, "succeeded",
+                         "destroyed" if self.mode == "destroy" else "applied",
+                         add=s.add, change=s.change, destroy=s.destroy,
+                         attempts=max(plan.attempts, result.attempts),
+                         duration_s=plan.duration_s + result.duration_s,
+                         resources=[r.address for r in s.resources]),
+            ref,
+        )
+
+    def _read_external_outputs(self) -> None:
+        """Outputs of parents outside this run (or, when destroying, of every parent) first."""
+        wanted = sorted(p for p in self.output_parents
+                        if p not in self.graph or self.mode == "destroy")
+        futures = {p: read_instance_outputs.submit(label=str(p), steps=self.steps,
+                                                   instance=self.instances[p]) for p in wanted}
+        for parent, future in futures.items():
+            value = future.result(raise_on_failure=False)
+            if isinstance(value, BaseException):
+                get_run_logger().warning("outputs of %s unavailable: %s", parent, _error_line(value))
+            else:
+                self.outputs[parent] = value
+
+    def run(self) -> list[StackOutcome]:
+        self._read_external_outputs()
+        while True:
+            for ref in self.queue.pop_ready(self.parallelism - self.queue.running):
+                self._start(ref)
+            if self.queue.finished:
+                break
+            if self.queue.running == 0:  # nothing in flight and nothing ready: a bug, not a hang
+                raise StackflowError("deploy queue stalled with pending instances")
+            ref, step, future = self.events.get()
+            value = future.result(raise_on_failure=False)
+            if isinstance(value, BaseException):
+                self._failed(ref, value)
+            elif step == "plan":
+                self._on_plan(ref, value)
+            else:
+                self._on_apply(ref, value)
+        return [self.outcomes[ref] for ref in self.graph.order()]
+
+
+def run_graph(
+    graph: DependencyGraph,
+    instances: Mapping[InstanceRef, StackInstance],
+    steps: InstanceSteps,
+    *,
+    mode: Mode = "apply",
+    parallelism: int = 4,
+    fail_fast: bool = False,
+    retries: int = 0,
+    retry_delay_s: float = 0.0,
+    durations: Mapping[InstanceRef, float] | None = None,
+) -> list[StackOutcome]:
+    """Run every instance of `graph` through `steps`, parents first (children first to destroy).
+
+    Must be called inside a Prefect flow run; returns one outcome per instance, in graph order.
+    """
+    run_graph_ = graph.reversed() if mode == "destroy" else graph
+    return _GraphRun(
+        run_graph_, instances, steps, mode=mode, parallelism=parallelism, fail_fast=fail_fast,
+        retries=retries, retry_delay_s=retry_delay_s, durations=durations,
+    ).run()
+
+
+@flow(name="stackflow-deploy", flow_run_name="{mode} {repo}")
+def deploy(
+    repo: str,
+    stacks: list[str] | None = None,
+    all_instances: bool = False,
+    mode: Mode = "apply",
+    parallelism: int | None = None,
+    fail_fast: bool = False,
+) -> list[dict[str, Any]]:
+    """Plan (and apply) the selected instances of an Atmos-style repo in dependency order."""
+    settings = load_settings(parallelism=parallelism)
+    repo_path = Path(repo).resolve()
+    target = select_target(repo_path, settings.environ(), stacks or [],
+                           all_instances=all_instances, allow_exec=settings.allow_exec)
+    run_id = str(flow_run_runtime.id or uuid.uuid4())
+    steps = TerraformSteps(
+        repo_path, settings, run_id, head_commit(repo_path),
+        generate_backend=target.generate_backend,
+    )
+    outcomes = run_graph(
+        target.graph, target.instances, steps, mode=mode,
+        parallelism=settings.parallelism, fail_fast=fail_fast,
+        retries=settings.retries, retry_delay_s=settings.retry_delay_s,
+    )
+    create_markdown_artifact(
+        key="stackflow-deploy-summary",
+        markdown=summary_markdown(outcomes, target.graph, mode=mode),
+        description=f"stackflow {mode} of {repo_path.name}",
+    )
+    if any(o.status == "failed" for o in outcomes):
+        raise DeployFailed(outcomes)
+    return [o.to_json() for o in outcomes]

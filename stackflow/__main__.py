@@ -1,0 +1,5 @@
+import sys
+
+from stackflow.cli import main
+
+sys.exit(main())

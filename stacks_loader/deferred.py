@@ -1,0 +1,66 @@
+"""Filling deferred `!terraform.output` / `!terraform.state` values from parents' real outputs."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from stackflow.errors import ConfigError
+
+from .model import InstanceRef, TerraformOutputRef
+
+_TOKEN = re.compile(r"""\.([A-Za-z_][\w-]*)|\[(-?\d+)\]|\[["']([^"']*)["']\]""")
+
+
+def deferred_refs(value: Any) -> list[TerraformOutputRef]:
+    """Every deferred reference inside a (nested) value."""
+    found: list[TerraformOutputRef] = []
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, TerraformOutputRef):
+            found.append(item)
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+    return found
+
+
+def _walk_path(value: Any, path: str, ref: TerraformOutputRef) -> Any:
+    pos = 0
+    while pos < len(path):
+        match = _TOKEN.match(path, pos)
+        if not match:
+            raise ConfigError(f"{ref.source_file}: {ref}: cannot read path {path!r} at {path[pos:]!r}")
+        key, index, quoted = match.groups()
+        try:
+            if index is not None:
+                value = value[int(index)]
+            else:
+                value = value[key if key is not None else quoted]
+        except (KeyError, IndexError, TypeError):
+            raise ConfigError(f"{ref.source_file}: {ref}: {path!r} not found in the output") from None
+        pos = match.end()
+    return value
+
+
+def fill_deferred(
+    value: Any, outputs: Mapping[InstanceRef, Mapping[str, Any]], *, dependent: str = ""
+) -> Any:
+    """A copy of `value` with every deferred reference replaced by the parent's output."""
+    if isinstance(value, TerraformOutputRef):
+        parent_outputs = outputs.get(value.parent)
+        if parent_outputs is None:
+            raise ConfigError(f"{dependent}: {value}: outputs of {value.parent} are not available")
+        if value.output not in parent_outputs:
+            raise ConfigError(
+                f"{dependent}: {value}: {value.parent} has no output {value.output!r}"
+            )
+        return _walk_path(parent_outputs[value.output], value.path, value)
+    if isinstance(value, dict):
+        return {k: fill_deferred(v, outputs, dependent=dependent) for k, v in value.items()}
+    if isinstance(value, list):
+        return [fill_deferred(v, outputs, dependent=dependent) for v in value]
+    return value

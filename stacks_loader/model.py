@@ -1,0 +1,102 @@
+"""The loader's values: what a resolved stack instance is, and its references to other instances.
+
+Pure data; built by `stacks_loader.resolve`, read by the flows and tasks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+
+@dataclass(frozen=True, order=True)
+class InstanceRef:
+    """A component in a stack: the unit stackflow plans and applies (`plat-ue1-dev/vpc`)."""
+
+    stack: str
+    component: str
+
+    def __str__(self) -> str:
+        return f"{self.stack}/{self.component}"
+
+    @classmethod
+    def parse(cls, text: str) -> "InstanceRef":
+        """`stack/component`; the component may itself contain `/` (Atmos allows `infra/vpc`)."""
+        stack, sep, component = text.partition("/")
+        if not sep or not stack or not component:
+            from stackflow.errors import ConfigError
+
+            raise ConfigError(f"{text!r}: expected STACK/COMPONENT")
+        return cls(stack, component)
+
+
+@dataclass(frozen=True)
+class TerraformOutputRef:
+    """A deferred `!terraform.output` / `!terraform.state` value.
+
+    It stays in the instance's `vars` until the flow replaces it with the parent's real output,
+    right before the child plans. `path` is the yq-like path after the output name
+    (e.g. `[0]` or `.ids[0]`), empty for the whole output.
+    """
+
+    parent: InstanceRef
+    output: str
+    path: str = ""
+    function: Literal["terraform.output", "terraform.state"] = "terraform.output"
+    source_file: str = ""
+
+    def __str__(self) -> str:
+        return f"!{self.function} {self.parent.component} {self.parent.stack} {self.output}{self.path}"
+
+
+@dataclass(frozen=True)
+class Dependency:
+    """One edge into an instance: `parent` must succeed before the dependent runs."""
+
+    parent: InstanceRef
+    via: Literal["settings.depends_on", "dependencies.components", "terraform.output"]
+
+
+@dataclass
+class StackInstance:
+    """A component in a stack, with every section resolved as Atmos resolves it."""
+
+    stack: str
+    component: str
+    component_path: str  # folder relative to the repo root, e.g. "components/terraform/vpc"
+    stack_file: str  # manifest (relative to the stacks base path) that defines the stack
+    vars: dict[str, Any] = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)
+    env: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
+    backend_type: str = ""
+    backend: dict[str, Any] = field(default_factory=dict)  # the section for backend_type only
+    providers: dict[str, Any] = field(default_factory=dict)
+    workspace: str = "default"
+    dependencies: list[Dependency] = field(default_factory=list)
+    # files / folders (repo-relative) whose change marks this instance affected
+    depends_on_files: list[str] = field(default_factory=list)
+    depends_on_folders: list[str] = field(default_factory=list)
+
+    @property
+    def ref(self) -> InstanceRef:
+        return InstanceRef(self.stack, self.component)
+
+    @property
+    def abstract(self) -> bool:
+        return self.metadata.get("type") == "abstract"
+
+    @property
+    def enabled(self) -> bool:
+        return self.metadata.get("enabled", True) is not False
+
+    @property
+    def locked(self) -> bool:
+        return self.metadata.get("locked", False) is True
+
+    @property
+    def deployable(self) -> bool:
+        return self.enabled and not self.abstract
+
+    def __str__(self) -> str:
+        return str(self.ref)

@@ -1,0 +1,82 @@
+"""The deploy flow's graph semantics, with fake steps (no terraform) on a real Prefect engine."""
+
+from __future__ import annotations
+
+import pytest
+from prefect import flow
+
+from stackflow.flows.deploy import run_graph
+from stackflow.stacks_loader.graph import DependencyGraph
+
+from .fake_steps import FakeSteps, make_instances
+
+# a ← root; b, c children of a; d child of b; x independent branch
+EDGES = {"s/b": ["s/a"], "s/c": ["s/a"], "s/d": ["s/b"], "s/x": []}
+
+
+def _run(steps: FakeSteps, edges=EDGES, **kw):
+    instances = make_instances(edges)
+    graph = DependencyGraph.from_instances(instances)
+
+    @flow(name="graph-test")
+    def _f():
+        return run_graph(graph, instances, steps, **kw)
+
+    return {o.instance: o for o in _f()}
+
+
+def test_parents_finish_before_children_start():
+    steps = FakeSteps(durations={"s/a": 0.2, "s/b": 0.1})
+    out = _run(steps)
+    assert all(o.status == "succeeded" for o in out.values())
+    for child, parents in EDGES.items():
+        for parent in parents:
+            assert steps.window(parent)[1] <= steps.window(child)[0], (parent, child)
+
+
+def test_failed_parent_skips_children_but_not_siblings():
+    steps = FakeSteps(fail={"s/b"})
+    out = _run(steps)
+    assert out["s/b"].status == "failed"
+    assert "invalid CIDR" in out["s/b"].cause
+    assert (out["s/d"].status, out["s/d"].reason, out["s/d"].cause) == ("skipped", "ancestor failed", "s/b")
+    assert "s/d" not in steps.ran()  # its body never ran
+    assert out["s/c"].status == "succeeded" and out["s/x"].status == "succeeded"
+
+
+def test_fail_fast_starts_nothing_new_after_a_failure():
+    steps = FakeSteps(fail={"s/a"}, durations={"s/a": 0.05})
+    out = _run(steps, edges={"s/b": ["s/a"], "s/c": ["s/b"], "s/z": ["s/y"]}, parallelism=1, fail_fast=True)
+    assert out["s/a"].status == "failed"
+    assert {n for n, o in out.items() if o.status == "skipped"} >= {"s/b", "s/c"}
+    assert len(steps.ran()) < 4
+
+
+def test_transient_failure_is_retried_and_attempts_reported():
+    steps = FakeSteps(flaky={"s/a": 2})
+    out = _run(steps, edges={"s/a": []}, retries=3)
+    assert out["s/a"].status == "succeeded"
+    assert out["s/a"].attempts == 3
+
+
+def test_non_transient_failure_is_not_retried():
+    steps = FakeSteps(fail={"s/a"})
+    out = _run(steps, edges={"s/a": []}, retries=3)
+    assert out["s/a"].status == "failed" and out["s/a"].attempts == 1
+    assert steps.calls["s/a"] == 1
+
+
+def test_destroy_runs_children_before_parents():
+    steps = FakeSteps()
+    _run(steps, mode="destroy")
+    order = steps.ran("apply")
+    assert order.index("s/d") < order.index("s/b") < order.index("s/a")
+    assert order.index("s/c") < order.index("s/a")
+
+
+@pytest.mark.parametrize("mode", ["plan"])
+def test_plan_mode_marks_children_of_changed_parents_provisional(mode):
+    steps = FakeSteps()
+    out = _run(steps, mode=mode)
+    assert steps.ran("apply") == []
+    assert not out["s/a"].provisional and out["s/b"].provisional and out["s/d"].provisional
