@@ -10,6 +10,8 @@ from stackflow.stacks_loader.graph import DependencyGraph
 
 from .fake_steps import FakeSteps, make_instances
 
+pytestmark = pytest.mark.usefixtures("prefect_api")
+
 # a ← root; b, c children of a; d child of b; x independent branch
 EDGES = {"s/b": ["s/a"], "s/c": ["s/a"], "s/d": ["s/b"], "s/x": []}
 

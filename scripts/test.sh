@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Run the whole test suite in parallel. Used by `make test` and CI (.ci/run).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+workers="${PYTEST_WORKERS:-auto}"
+set +e
+.venv/bin/python -m pytest -n "$workers" --dist loadgroup -q "$@"
+code=$?
+set -e
+if [ "$code" -eq 5 ]; then
+  # pytest's "no tests collected": a test command that ran nothing proves nothing.
+  echo "scripts/test.sh: pytest collected no tests (exit 5); treating as a failure" >&2
+  exit 1
+fi
+exit "$code"

@@ -1,0 +1,124 @@
+"""A real `prefect server start` and `prefect worker start`, as separate processes, for e2e tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _stop(proc: subprocess.Popen[bytes], grace: float = 10.0) -> None:
+    if proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=grace)
+
+
+@dataclass
+class PrefectServer:
+    """A Prefect server on a loopback port with its own PREFECT_HOME."""
+
+    home: Path
+    port: int = field(default_factory=free_port)
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api"
+
+    @property
+    def ui_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def env(self, base: dict[str, str] | None = None) -> dict[str, str]:
+        env = dict(base if base is not None else os.environ)
+        env.update(
+            PREFECT_HOME=str(self.home),
+            PREFECT_API_URL=self.api_url,
+            PREFECT_SERVER_ANALYTICS_ENABLED="false",
+            PREFECT_UI_API_URL=self.api_url,
+        )
+        return env
+
+    def start(self, timeout: float = 180.0) -> "PrefectServer":
+        self.home.mkdir(parents=True, exist_ok=True)
+        log = open(self.home / "server.log", "wb")
+        self.proc = subprocess.Popen(
+            [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(self.port)],
+            env=self.env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"prefect server exited: {(self.home / 'server.log').read_text()[-2000:]}")
+            try:
+                urllib.request.urlopen(self.api_url + "/health", timeout=2).read()
+                return self
+            except (urllib.error.URLError, OSError):
+                time.sleep(0.5)
+        raise RuntimeError(f"prefect server not healthy after {timeout}s")
+
+    def stop(self) -> None:
+        if self.proc:
+            _stop(self.proc)
+
+    def request(self, method: str, path: str, body: Any = None) -> Any:
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(self.api_url + path, data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            raw = resp.read()
+        return json.loads(raw) if raw else None
+
+    def prefect(self, *args: str, cwd: Path, env: dict[str, str] | None = None,
+                timeout: float = 180) -> subprocess.CompletedProcess[str]:
+        """Run the `prefect` CLI against this server; raises with its output on failure."""
+        proc = subprocess.run([str(BIN / "prefect"), *args], cwd=cwd, env=self.env(env),
+                              capture_output=True, text=True, timeout=timeout)
+        if proc.returncode != 0:
+            raise RuntimeError(f"prefect {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
+        return proc
+
+    def start_worker(self, pool: str, cwd: Path, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+        handle = open(log, "wb")
+        return subprocess.Popen(
+            [str(BIN / "prefect"), "worker", "start", "--pool", pool, "--type", "process"],
+            cwd=cwd, env=self.env(env), stdout=handle, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def wait_flow_run(self, flow_run_id: str, timeout: float = 600.0) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            run = self.request("GET", f"/flow_runs/{flow_run_id}")
+            if run["state"] and run["state"]["type"] in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED"):
+                return run
+            time.sleep(1)
+        raise TimeoutError(f"flow run {flow_run_id} not finished after {timeout}s")
+
+
+stop_process = _stop

@@ -1,0 +1,61 @@
+"""prefect.yaml for real: a server and a worker as separate processes, a run triggered over REST."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from .prefect_services import PrefectServer, stop_process
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = [pytest.mark.terraform, pytest.mark.prefect_server, pytest.mark.xdist_group("e2e")]
+
+
+@pytest.fixture
+def prefect_server(tmp_path):
+    server = PrefectServer(tmp_path / "prefect").start()
+    yield server
+    server.stop()
+
+
+def test_deployment_from_prefect_yaml_runs_on_a_worker_when_triggered_over_rest(
+    prefect_server, sandbox, fixture_repo, tmp_path
+):
+    repo = fixture_repo("tiny")
+    project = tmp_path / "project"  # a checkout of stackflow, as a user would deploy from
+    project.mkdir()
+    shutil.copy(REPO_ROOT / "prefect.yaml", project / "prefect.yaml")
+    shutil.copytree(REPO_ROOT / "flows", project / "flows")
+    env = sandbox.env(os.environ)
+    env["STACKFLOW_HOME"] = str(tmp_path / "stackflow-home")
+    env["PWD"] = str(project)
+
+    prefect_server.prefect("work-pool", "create", "stackflow", "--type", "process", cwd=project)
+    prefect_server.prefect("deploy", "--all", cwd=project, env=env)
+    deployment = prefect_server.request("GET", "/deployments/name/stackflow-deploy/deploy")
+
+    worker = prefect_server.start_worker("stackflow", project, env, tmp_path / "worker.log")
+    try:
+        run = prefect_server.request(
+            "POST", f"/deployments/{deployment['id']}/create_flow_run",
+            {"parameters": {"repo": str(repo), "stacks": ["twins"], "mode": "apply"}},
+        )
+        final = prefect_server.wait_flow_run(run["id"], timeout=600)
+    finally:
+        stop_process(worker)
+    log = (tmp_path / "worker.log").read_text()
+    assert final["state"]["type"] == "COMPLETED", log[-3000:]
+
+    task_runs = prefect_server.request("POST", "/task_runs/filter",
+                                       {"flow_runs": {"id": {"any_": [run["id"]]}}})
+    names = {t["name"] for t in task_runs}
+    assert {"plan twins/queue-a", "apply twins/queue-a", "plan twins/topic", "apply twins/topic"} <= names
+    artifacts = prefect_server.request("POST", "/artifacts/filter",
+                                       {"artifacts": {"flow_run_id": {"any_": [run["id"]]}}})
+    summary = next(a for a in artifacts if a["key"] == "stackflow-deploy-summary")
+    assert "`twins/topic` | succeeded" in summary["data"]
+    assert "queue/twins-queue-a/terraform.tfstate" in sandbox.state_keys()

@@ -1,0 +1,93 @@
+"""The walking skeleton on the real test bed: real terraform, real moto, a real Prefect engine."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import pytest
+
+from stackflow.cli import main
+
+pytestmark = [
+    pytest.mark.terraform,
+    pytest.mark.usefixtures("prefect_api"),
+    pytest.mark.xdist_group("terraform-tiny"),
+]
+
+
+def _snapshot(root: Path) -> dict[str, str]:
+    """Every path under root with its type, mode and content hash."""
+    snap = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            path = Path(dirpath) / name
+            rel = str(path.relative_to(root))
+            st = path.lstat()
+            if path.is_symlink():
+                snap[rel] = f"link:{os.readlink(path)}"
+            elif path.is_dir():
+                snap[rel] = f"dir:{st.st_mode:o}"
+            else:
+                snap[rel] = f"file:{st.st_mode:o}:{hashlib.sha256(path.read_bytes()).hexdigest()}"
+    return snap
+
+
+def _deploy(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(["deploy", *argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_two_instances_of_one_component_folder_apply_at_once_without_interfering(
+    sandbox, sandbox_env, fixture_repo, capsys
+):
+    repo = fixture_repo("tiny")
+    code, out, err = _deploy(capsys, "--repo", str(repo), "--stack", "twins", "--parallelism", "2",
+                             "--format", "json")
+    assert code == 0, err
+    import json
+
+    results = {f"{r['stack']}/{r['component']}": r for r in json.loads(out)}
+    assert {k: r["status"] for k, r in results.items()} == {
+        "twins/queue-a": "succeeded", "twins/queue-b": "succeeded", "twins/topic": "succeeded"}
+    # each instance has its own state (derived components: workspace <stack>-<component>)
+    keys = set(sandbox.state_keys())
+    assert {"queue/twins-queue-a/terraform.tfstate", "queue/twins-queue-b/terraform.tfstate"} <= keys
+    sqs = sandbox.client("sqs")
+    names = {url.rsplit("/", 1)[-1] for url in sqs.list_queues().get("QueueUrls", [])}
+    assert {"tiny-twins-alpha", "tiny-twins-beta"} <= names
+    # the child got queue-a's real ARN through !terraform.output in the same run
+    sns = sandbox.client("sns")
+    topic_arn = next(t["TopicArn"] for t in sns.list_topics()["Topics"] if t["TopicArn"].endswith(":tiny-twins-notify"))
+    tags = {t["Key"]: t["Value"] for t in sns.list_tags_for_resource(ResourceArn=topic_arn)["Tags"]}
+    assert tags["source_queue"].endswith(":tiny-twins-alpha")
+
+    # a second run changes nothing
+    code, out, err = _deploy(capsys, "--repo", str(repo), "--stack", "twins", "--format", "json")
+    assert code == 0, err
+    assert {r["status"] for r in json.loads(out)} == {"no changes"}
+
+
+def test_terraform_error_is_one_line_naming_the_instance_and_skips_only_its_children(
+    sandbox_env, fixture_repo, capsys
+):
+    repo = fixture_repo("tiny")
+    code, out, err = _deploy(capsys, "--repo", str(repo), "--stack", "broken")
+    assert code == 1
+    lines = {line.split()[0]: line for line in out.splitlines()[1:]}
+    assert "failed" in lines["broken/vpc"]
+    assert "broken/vpc: terraform plan failed (exit 1): Error:" in lines["broken/vpc"]
+    assert "skipped" in lines["broken/subnet"] and "ancestor failed: broken/vpc" in lines["broken/subnet"]
+    assert "succeeded" in lines["broken/queue"]
+    assert "1 instance(s) failed" in err
+    assert "Traceback" not in out + err
+
+
+def test_users_repo_is_left_byte_for_byte_untouched(sandbox_env, fixture_repo, capsys):
+    repo = fixture_repo("tiny")
+    before = _snapshot(repo)
+    code, _, err = _deploy(capsys, "--repo", str(repo), "--stack", "twins/queue-b")
+    assert code == 0, err
+    assert _snapshot(repo) == before
