@@ -31,7 +31,7 @@ from stackflow.stacks_loader.selection import select_target
 from stackflow.tasks.git import head_commit
 from stackflow.tasks.terraform import ApplyResult, PlanResult
 
-from .steps import InstanceSteps, TerraformSteps
+from stackflow.flows.steps import InstanceSteps, TerraformSteps
 
 Mode = Literal["plan", "apply", "destroy"]
 

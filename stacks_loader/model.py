@@ -50,11 +50,29 @@ class TerraformOutputRef:
 
 
 @dataclass(frozen=True)
+class ExecRef:
+    """A deferred `!exec` command, present only when loading with `allow_exec=True`.
+
+    The pure loader never runs anything: the shell layer must run `command` and put its output
+    in place of this value before the instance is planned.
+    """
+
+    command: str
+    source_file: str = ""
+
+    def __str__(self) -> str:
+        return f"!exec {self.command}"
+
+
+@dataclass(frozen=True)
 class Dependency:
     """One edge into an instance: `parent` must succeed before the dependent runs."""
 
     parent: InstanceRef
     via: Literal["settings.depends_on", "dependencies.components", "terraform.output"]
+    # where it was declared, for error messages (e.g. "settings.depends_on.db" or "vars.vpc_id");
+    # not part of the edge's identity
+    entry: str = field(default="", compare=False)
 
 
 @dataclass
@@ -77,6 +95,14 @@ class StackInstance:
     # files / folders (repo-relative) whose change marks this instance affected
     depends_on_files: list[str] = field(default_factory=list)
     depends_on_folders: list[str] = field(default_factory=list)
+    # the Terraform binary to run (`command` section; Atmos default "terraform")
+    command: str = "terraform"
+    remote_state_backend_type: str = ""
+    remote_state_backend: dict[str, Any] = field(default_factory=dict)
+    # base components applied through `metadata.inherits` / `component:`, nearest first (Atmos order)
+    inheritance: list[str] = field(default_factory=list)
+    # every manifest (relative to the stacks base path) merged into this instance's stack
+    imports: list[str] = field(default_factory=list)
 
     @property
     def ref(self) -> InstanceRef:

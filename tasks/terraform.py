@@ -22,7 +22,7 @@ from stackflow.errors import TerraformError
 from stackflow.settings import Settings
 from stackflow.stacks_loader.model import StackInstance
 
-from .workdir import InstanceWorkdir, prepare_workdir
+from stackflow.tasks.workdir import InstanceWorkdir, prepare_workdir
 
 _ERROR_LINES = 6
 
