@@ -1,0 +1,64 @@
+"""`stackflow deploy` and `stackflow plan`: run the deploy flow over the selected instances."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from stackflow.errors import ConfigError
+
+from .options import add_repo, add_selection
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    for name, help_text in (("deploy", "plan and apply instances in dependency order"),
+                            ("plan", "deploy --mode plan (nothing is applied)")):
+        p = sub.add_parser(name, help=help_text)
+        add_repo(p)
+        add_selection(p)
+        if name == "deploy":
+            p.add_argument("--mode", choices=["plan", "apply", "destroy"], default="apply")
+            p.add_argument("--plan-only", action="store_true", help="same as --mode plan")
+        p.add_argument("--parallelism", type=int, default=None, help="instances at once")
+        p.add_argument("--fail-fast", action="store_true", help="start nothing new after a failure")
+        p.add_argument("--format", choices=["text", "json"], default="text")
+        p.set_defaults(handler=run_deploy)
+
+
+def run_deploy(args: argparse.Namespace) -> int:
+    from stackflow.settings import load_settings
+    from stackflow.stacks_loader.outcome import StackOutcome
+    from stackflow.stacks_loader.report import outcomes_text
+    from stackflow.stacks_loader.selection import select_target
+
+    mode = "plan" if args.command == "plan" or getattr(args, "plan_only", False) else args.mode
+    if args.parallelism is not None and args.parallelism < 1:
+        raise ConfigError(f"--parallelism {args.parallelism}: must be at least 1")
+    settings = load_settings(parallelism=args.parallelism)
+    repo = Path(args.repo).resolve()
+    # Validate the whole graph and the selection before any flow run (or server) starts.
+    target = select_target(repo, settings.environ(), args.stack,
+                           all_instances=args.all_instances, allow_exec=settings.allow_exec)
+    if len(target.graph) == 0:
+        raise ConfigError("nothing to deploy: the selection has no deployable instances")
+
+    from stackflow.flows.deploy import DeployFailed, deploy
+
+    try:
+        docs = deploy(repo=str(repo), stacks=args.stack, all_instances=args.all_instances,
+                      mode=mode, parallelism=args.parallelism, fail_fast=args.fail_fast)
+        outcomes = [StackOutcome.from_json(d) for d in docs]
+        code = 0
+    except DeployFailed as failed:
+        outcomes = failed.outcomes
+        code = 1
+    if args.format == "json":
+        print(json.dumps([o.to_json() for o in outcomes], indent=2))
+    else:
+        print(outcomes_text(outcomes))
+        if code:
+            print(f"stackflow: {sum(o.status == 'failed' for o in outcomes)} instance(s) failed",
+                  file=sys.stderr)
+    return code
