@@ -8,6 +8,7 @@ graph bookkeeping lives in `stacks_loader.schedule`; this module only turns it i
 from __future__ import annotations
 
 import queue
+import time
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
@@ -31,6 +32,7 @@ from stackflow.stacks_loader.selection import select_target
 from stackflow.tasks.git import head_commit
 from stackflow.tasks.terraform import ApplyResult, PlanResult
 
+from stackflow.flows.recorder import NullRecorder, RunInfo, RunRecorder, StepRecord
 from stackflow.flows.steps import InstanceSteps, TerraformSteps
 
 Mode = Literal["plan", "apply", "destroy"]
@@ -55,18 +57,32 @@ def _attempt() -> int:
     return int(task_run_runtime.run_count or 1)
 
 
+def _record_failure(recorder: RunRecorder, instance: StackInstance, step: str, started: float,
+                    exc: BaseException) -> None:
+    exc.attempts = _attempt()  # type: ignore[attr-defined]
+    recorder.step_ended(StepRecord(
+        instance.ref, step, _attempt(), started, time.time(), ok=False,
+        exit_code=getattr(exc, "returncode", None), error=str(exc),
+    ))
+
+
 @task(name="plan", task_run_name="plan {label}", cache_policy=NO_CACHE, persist_result=False,
       retry_condition_fn=_retry_if_transient)
 def plan_instance(
-    label: str, steps: InstanceSteps, instance: StackInstance, resolved_vars: dict[str, Any],
-    read_outputs: bool, destroy: bool,
+    label: str, steps: InstanceSteps, recorder: RunRecorder, instance: StackInstance,
+    resolved_vars: dict[str, Any], read_outputs: bool, destroy: bool,
 ) -> PlanResult:
+    started = time.time()
     try:
         result = steps.plan(instance, resolved_vars, read_outputs=read_outputs, destroy=destroy)
-    except StackflowError as exc:
-        exc.attempts = _attempt()  # type: ignore[attr-defined]
+    except Exception as exc:
+        _record_failure(recorder, instance, "plan", started, exc)
         raise
     result.attempts = _attempt()
+    recorder.step_ended(StepRecord(
+        instance.ref, "plan", _attempt(), started, time.time(), ok=True,
+        exit_code=2 if result.summary.has_changes else 0, plan_checksum=result.plan_sha256,
+    ))
     s = result.summary
     get_run_logger().info("%s: plan +%d ~%d -%d", label, s.add, s.change, s.destroy)
     return result
@@ -74,13 +90,18 @@ def plan_instance(
 
 @task(name="apply", task_run_name="apply {label}", cache_policy=NO_CACHE, persist_result=False,
       retry_condition_fn=_retry_if_transient)
-def apply_instance(label: str, steps: InstanceSteps, instance: StackInstance, plan: PlanResult) -> ApplyResult:
+def apply_instance(
+    label: str, steps: InstanceSteps, recorder: RunRecorder, instance: StackInstance, plan: PlanResult
+) -> ApplyResult:
+    started = time.time()
     try:
         result = steps.apply(instance, plan)
-    except StackflowError as exc:
-        exc.attempts = _attempt()  # type: ignore[attr-defined]
+    except Exception as exc:
+        _record_failure(recorder, instance, "apply", started, exc)
         raise
     result.attempts = _attempt()
+    recorder.step_ended(StepRecord(instance.ref, "apply", _attempt(), started, time.time(), ok=True,
+                                   exit_code=0, plan_checksum=plan.plan_sha256))
     get_run_logger().info("%s: applied", label)
     return result
 
@@ -110,13 +131,17 @@ class _GraphRun:
         retries: int,
         retry_delay_s: float,
         durations: Mapping[InstanceRef, float] | None,
+        recorder: RunRecorder,
     ) -> None:
         self.graph = graph
+        self.recorder = recorder
         self.instances = instances
         self.steps = steps
         self.mode = mode
         self.parallelism = max(1, parallelism)
         self.fail_fast = fail_fast
+        if durations is None:
+            durations = recorder.known_durations(graph.nodes)
         self.queue = DeployQueue(graph, durations)
         self.events: queue.Queue[tuple[InstanceRef, str, Any]] = queue.Queue()
         self.outcomes: dict[InstanceRef, StackOutcome] = {}
@@ -137,11 +162,12 @@ class _GraphRun:
 
     # --- bookkeeping -------------------------------------------------------------------------
     def _submit(self, ref: InstanceRef, step: str, task_obj: Any, **params: Any) -> None:
-        future = task_obj.submit(label=str(ref), steps=self.steps, **params)
+        future = task_obj.submit(label=str(ref), steps=self.steps, recorder=self.recorder, **params)
         future.add_done_callback(lambda f: self.events.put((ref, step, f)))
 
     def _finish(self, outcome: StackOutcome, ref: InstanceRef) -> None:
         self.outcomes[ref] = outcome
+        self.recorder.instance_finished(outcome)
         if outcome.status in ("succeeded", "no changes"):
             self.queue.succeed(ref)
         elif outcome.status == "failed":
@@ -155,7 +181,9 @@ class _GraphRun:
                 self._skipped(skipped, "ancestor not applied", ref)
 
     def _skipped(self, ref: InstanceRef, reason: str, cause: InstanceRef) -> None:
-        self.outcomes[ref] = StackOutcome(ref.stack, ref.component, "skipped", reason, str(cause))
+        outcome = StackOutcome(ref.stack, ref.component, "skipped", reason, str(cause))
+        self.outcomes[ref] = outcome
+        self.recorder.instance_finished(outcome)
 
     def _failed(self, ref: InstanceRef, exc: BaseException, duration_s: float = 0.0) -> None:
         attempts = int(getattr(exc, "attempts", 1))
@@ -265,6 +293,7 @@ def run_graph(
     retries: int = 0,
     retry_delay_s: float = 0.0,
     durations: Mapping[InstanceRef, float] | None = None,
+    recorder: RunRecorder | None = None,
 ) -> list[StackOutcome]:
     """Run every instance of `graph` through `steps`, parents first (children first to destroy).
 
@@ -274,6 +303,7 @@ def run_graph(
     return _GraphRun(
         run_graph_, instances, steps, mode=mode, parallelism=parallelism, fail_fast=fail_fast,
         retries=retries, retry_delay_s=retry_delay_s, durations=durations,
+        recorder=recorder or NullRecorder(),
     ).run()
 
 
@@ -292,20 +322,26 @@ def deploy(
     target = select_target(repo_path, settings.environ(), stacks or [],
                            all_instances=all_instances, allow_exec=settings.allow_exec)
     run_id = str(flow_run_runtime.id or uuid.uuid4())
-    steps = TerraformSteps(
-        repo_path, settings, run_id, head_commit(repo_path),
-        generate_backend=target.generate_backend,
-    )
+    commit = head_commit(repo_path)
+    steps = TerraformSteps(repo_path, settings, run_id, commit,
+                           generate_backend=target.generate_backend)
+    recorder: RunRecorder = NullRecorder()
+    recorder.run_started(RunInfo(
+        flow_run_id=run_id, flow_run_name=str(flow_run_runtime.name or ""), repo=str(repo_path),
+        commit=commit, mode=mode, selection=list(stacks or []) or ["--all"],
+    ))
     outcomes = run_graph(
         target.graph, target.instances, steps, mode=mode,
         parallelism=settings.parallelism, fail_fast=fail_fast,
-        retries=settings.retries, retry_delay_s=settings.retry_delay_s,
+        retries=settings.retries, retry_delay_s=settings.retry_delay_s, recorder=recorder,
     )
     create_markdown_artifact(
         key="stackflow-deploy-summary",
         markdown=summary_markdown(outcomes, target.graph, mode=mode),
         description=f"stackflow {mode} of {repo_path.name}",
     )
-    if any(o.status == "failed" for o in outcomes):
+    failed = any(o.status == "failed" for o in outcomes)
+    recorder.run_finished("failed" if failed else "succeeded")
+    if failed:
         raise DeployFailed(outcomes)
     return [o.to_json() for o in outcomes]

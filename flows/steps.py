@@ -61,6 +61,7 @@ class TerraformSteps:
                 commit=self.commit, config_hash=fingerprint,
             )
             result.plan_uri = stored.uri
+            result.plan_sha256 = stored.sha256
             self._stored[str(instance.ref)] = stored
         return result
 

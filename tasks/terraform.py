@@ -72,6 +72,7 @@ class PlanResult:
     plan_file: Path | None = None
     workdir: InstanceWorkdir | None = None
     plan_uri: str = ""
+    plan_sha256: str = ""
     attempts: int = 1
     # the instance's current outputs (from state), read only when a child needs them
     outputs: dict[str, Any] | None = None
