@@ -25,6 +25,8 @@ from stackflow.stacks_loader.model import StackInstance
 from stackflow.tasks.workdir import InstanceWorkdir, prepare_workdir
 
 _ERROR_LINES = 6
+# component folders whose providers this process has already put in the plugin cache
+_warmed: set[str] = set()
 
 
 @dataclass(frozen=True)
@@ -151,9 +153,16 @@ class Terraform:
         return proc
 
     def init(self) -> None:
-        # Terraform's plugin cache is not safe for concurrent writers: inits take turns.
+        # Terraform's plugin cache is not safe for concurrent writers. The first init of a
+        # component folder (in this process) takes a lock shared by every process, and fills the
+        # cache with the providers that folder needs; later inits of that folder only read it.
+        key = self.workdir.component_key
+        if key in _warmed:
+            self.run("init", "-input=false", "-no-color")
+            return
         with _file_lock(self.settings.resolved_work_dir() / ".terraform-init.lock"):
             self.run("init", "-input=false", "-no-color")
+        _warmed.add(key)
 
     def select_workspace(self, name: str) -> None:
         if name == "default":
@@ -163,7 +172,8 @@ class Terraform:
         except TerraformError:
             self.run("workspace", "new", "-no-color", name)
 
-    def plan(self, *, destroy: bool = False) -> int:
+    def plan(self, *, destroy: bool = False) -> bool:
+        """Plan to the work folder's plan file; True when the plan has changes."""
         args = [
             "-input=false", "-no-color", "-detailed-exitcode",
             f"-var-file={self.workdir.var_file.name}",
@@ -171,7 +181,7 @@ class Terraform:
         ]
         if destroy:
             args.append("-destroy")
-        return self.run("plan", *args, ok=(0, 2)).returncode
+        return self.run("plan", *args, ok=(0, 2)).returncode == 2
 
     def show_plan(self) -> PlanSummary:
         proc = self.run("show", "-json", "-no-color", str(self.workdir.plan_file))
@@ -223,8 +233,8 @@ def plan_stack(
     tf = Terraform(instance, workdir, settings, settings.environ())
     tf.init()
     tf.select_workspace(instance.workspace)
-    tf.plan(destroy=destroy)
-    summary = tf.show_plan()
+    # -detailed-exitcode 0 means no changes: no need to read the plan back.
+    summary = tf.show_plan() if tf.plan(destroy=destroy) else PlanSummary()
     outputs = tf.outputs() if read_outputs else None
     return PlanResult(
         instance=str(instance.ref),

@@ -38,6 +38,7 @@ class InstanceWorkdir:
     data_dir: Path  # TF_DATA_DIR
     var_file: Path
     plan_file: Path
+    component_key: str  # the component folder in the repo; instances of it share providers
 
 
 def _safe(name: str) -> str:
@@ -119,6 +120,7 @@ def prepare_workdir(
         data_dir=data_dir,
         var_file=var_file,
         plan_file=root / "plan.tfplan",
+        component_key=str((repo / instance.component_path).resolve()),
     )
 
 

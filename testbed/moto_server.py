@@ -178,9 +178,10 @@ def _fd_target(fd: Path) -> str:
 
 
 def _answers(port: int) -> bool:
-    connection = http.client.HTTPConnection(HOST, port, timeout=2)
+    # A cheap request: /moto-api/data.json dumps every resource and gets slow as state grows.
+    connection = http.client.HTTPConnection(HOST, port, timeout=5)
     try:
-        connection.request("GET", "/moto-api/data.json")
+        connection.request("GET", "/")
         connection.getresponse().read()
         return True
     except (OSError, http.client.HTTPException):

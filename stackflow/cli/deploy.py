@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from pathlib import Path
 
@@ -27,6 +28,33 @@ def register(sub: argparse._SubParsersAction) -> None:
         p.set_defaults(handler=run_deploy)
 
 
+class _OneLineFormatter(logging.Formatter):
+    """Wraps a console formatter so failures print as one line; `--debug` keeps tracebacks."""
+
+    def __init__(self, inner: logging.Formatter) -> None:
+        super().__init__()
+        self.inner = inner
+
+    def format(self, record: logging.LogRecord) -> str:
+        saved = record.exc_info, record.exc_text, record.stack_info
+        record.exc_info = record.exc_text = record.stack_info = None
+        try:
+            return self.inner.format(record)
+        finally:
+            record.exc_info, record.exc_text, record.stack_info = saved
+
+
+def quiet_console_tracebacks() -> None:
+    """Prefect logs a traceback for every failed task; on a terminal the one-line reason is enough."""
+    from prefect.logging.configuration import setup_logging
+
+    setup_logging()
+    for handler in logging.getLogger().handlers:
+        if type(handler).__name__ == "PrefectConsoleHandler" and handler.formatter is not None:
+            if not isinstance(handler.formatter, _OneLineFormatter):
+                handler.setFormatter(_OneLineFormatter(handler.formatter))
+
+
 def run_deploy(args: argparse.Namespace) -> int:
     from stackflow.settings import load_settings
     from stackflow.stacks_loader.outcome import StackOutcome
@@ -46,6 +74,8 @@ def run_deploy(args: argparse.Namespace) -> int:
 
     from stackflow.flows.deploy import DeployFailed, deploy
 
+    if not args.debug:
+        quiet_console_tracebacks()
     try:
         docs = deploy(repo=str(repo), stacks=args.stack, all_instances=args.all_instances,
                       mode=mode, parallelism=args.parallelism, fail_fast=args.fail_fast)
