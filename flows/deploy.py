@@ -60,6 +60,7 @@ def _attempt() -> int:
 def _record_failure(recorder: RunRecorder, instance: StackInstance, step: str, started: float,
                     exc: BaseException) -> None:
     exc.attempts = _attempt()  # type: ignore[attr-defined]
+    exc.duration_s = time.time() - started  # type: ignore[attr-defined]
     recorder.step_ended(StepRecord(
         instance.ref, step, _attempt(), started, time.time(), ok=False,
         exit_code=getattr(exc, "returncode", None), error=str(exc),
@@ -185,11 +186,12 @@ class _GraphRun:
         self.outcomes[ref] = outcome
         self.recorder.instance_finished(outcome)
 
-    def _failed(self, ref: InstanceRef, exc: BaseException, duration_s: float = 0.0) -> None:
-        attempts = int(getattr(exc, "attempts", 1))
+    def _failed(self, ref: InstanceRef, exc: BaseException) -> None:
+        plan = self.plans.get(ref)  # set when the apply (not the plan) failed
+        duration_s = float(getattr(exc, "duration_s", 0.0)) + (plan.duration_s if plan else 0.0)
         self._finish(
             StackOutcome(ref.stack, ref.component, "failed", "run error", _error_line(exc),
-                         attempts=attempts, duration_s=duration_s),
+                         attempts=int(getattr(exc, "attempts", 1)), duration_s=duration_s),
             ref,
         )
 
