@@ -55,6 +55,10 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         None, description="ledger database URL (default: sqlite file under <home>)"
     )
+    ledger_heartbeat_s: float = Field(
+        10.0, gt=0, description="how often a running deploy tells the ledger it is alive; a run "
+        "silent for 3 intervals counts as crashed"
+    )
     parallelism: int = Field(4, ge=1, description="instances planned/applied at once")
     retries: int = Field(2, ge=0, description="retries of a transient terraform failure")
     retry_delay_s: float = Field(5.0, ge=0, description="first retry delay; doubles each time")
@@ -70,6 +74,9 @@ class Settings(BaseSettings):
 
     def resolved_plan_store(self) -> str:
         return self.plan_store or str(self.home / "plans")
+
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.home / 'ledger.db'}"
 
     @staticmethod
     def environ() -> Mapping[str, str]:
