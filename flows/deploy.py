@@ -29,8 +29,10 @@ from stackflow.stacks_loader.outcome import StackOutcome
 from stackflow.stacks_loader.report import summary_markdown
 from stackflow.stacks_loader.schedule import DeployQueue
 from stackflow.stacks_loader.selection import select_target
+from stackflow.stacks_loader.stages import validation_command
 from stackflow.tasks.git import head_commit
 from stackflow.tasks.terraform import ApplyResult, PlanResult
+from stackflow.tasks.validate import run_validation
 
 from stackflow.flows.recorder import NullRecorder, RunInfo, RunRecorder, StepRecord
 from stackflow.flows.steps import InstanceSteps, TerraformSteps
@@ -113,6 +115,26 @@ def read_instance_outputs(label: str, steps: InstanceSteps, instance: StackInsta
     return steps.read_outputs(instance)
 
 
+@task(name="validate", task_run_name="validate {label}", cache_policy=NO_CACHE, persist_result=False)
+def validate_instance(label: str, command: str, outputs: dict[str, Any], repo: str, timeout_s: float) -> None:
+    """A stage's validation command, after the instance is applied and before later stages."""
+    from stackflow.settings import Settings
+
+    run_validation(command, label, outputs, Path(repo), Settings.environ(), timeout_s)
+    get_run_logger().info("%s: validated: %s", label, command)
+
+
+def _plan_artifact(ref: InstanceRef, plan: PlanResult) -> None:
+    """A markdown artifact per planned instance: counts and the resources that change."""
+    s = plan.summary
+    lines = [f"# plan {ref}", "", f"**+{s.add} ~{s.change} -{s.destroy}**", ""]
+    lines += [f"- `{r.address}`: {', '.join(r.actions)}" for r in s.resources] or ["No changes."]
+    if plan.plan_uri:
+        lines += ["", f"Plan file: `{plan.plan_uri}` (sha256 `{plan.plan_sha256[:16]}`)"]
+    key = "plan-" + "".join(c if c.isalnum() else "-" for c in str(ref).lower()).strip("-")
+    create_markdown_artifact(key=key[:100], markdown="\n".join(lines), description=f"plan of {ref}")
+
+
 def _error_line(exc: BaseException) -> str:
     return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
@@ -133,7 +155,11 @@ class _GraphRun:
         retry_delay_s: float,
         durations: Mapping[InstanceRef, float] | None,
         recorder: RunRecorder,
+        repo: Path | None,
+        command_timeout_s: float,
     ) -> None:
+        self.repo = repo
+        self.command_timeout_s = command_timeout_s
         self.graph = graph
         self.recorder = recorder
         self.instances = instances
@@ -148,6 +174,7 @@ class _GraphRun:
         self.outcomes: dict[InstanceRef, StackOutcome] = {}
         self.outputs: dict[InstanceRef, dict[str, Any]] = {}
         self.plans: dict[InstanceRef, PlanResult] = {}
+        self.applied: dict[InstanceRef, ApplyResult] = {}
         self.changed: set[InstanceRef] = set()
         self.output_parents = {
             dep.parent
@@ -215,6 +242,8 @@ class _GraphRun:
 
     def _on_plan(self, ref: InstanceRef, plan: PlanResult) -> None:
         self.plans[ref] = plan
+        if plan.summary.has_changes:
+            _plan_artifact(ref, plan)
         instance = self.instances[ref]
         summary = plan.summary
         if summary.has_changes:
@@ -240,6 +269,17 @@ class _GraphRun:
     def _on_apply(self, ref: InstanceRef, result: ApplyResult) -> None:
         plan = self.plans[ref]
         self.outputs[ref] = result.outputs
+        self.applied[ref] = result
+        command = validation_command(self.instances[ref]) if self.mode == "apply" else None
+        if command and self.repo is not None:
+            future = validate_instance.submit(label=str(ref), command=command, outputs=result.outputs,
+                                              repo=str(self.repo), timeout_s=self.command_timeout_s)
+            future.add_done_callback(lambda f: self.events.put((ref, "validate", f)))
+            return
+        self._applied(ref)
+
+    def _applied(self, ref: InstanceRef) -> None:
+        plan, result = self.plans[ref], self.applied[ref]
         s = plan.summary
         self._finish(
             StackOutcome(ref.stack, ref.component, "succeeded",
@@ -279,8 +319,10 @@ class _GraphRun:
                 self._failed(ref, value)
             elif step == "plan":
                 self._on_plan(ref, value)
-            else:
+            elif step == "apply":
                 self._on_apply(ref, value)
+            else:
+                self._applied(ref)
         return [self.outcomes[ref] for ref in self.graph.order()]
 
 
@@ -296,6 +338,8 @@ def run_graph(
     retry_delay_s: float = 0.0,
     durations: Mapping[InstanceRef, float] | None = None,
     recorder: RunRecorder | None = None,
+    repo: Path | None = None,
+    command_timeout_s: float = 3600.0,
 ) -> list[StackOutcome]:
     """Run every instance of `graph` through `steps`, parents first (children first to destroy).
 
@@ -305,43 +349,81 @@ def run_graph(
     return _GraphRun(
         run_graph_, instances, steps, mode=mode, parallelism=parallelism, fail_fast=fail_fast,
         retries=retries, retry_delay_s=retry_delay_s, durations=durations,
-        recorder=recorder or NullRecorder(),
+        recorder=recorder or NullRecorder(), repo=repo, command_timeout_s=command_timeout_s,
     ).run()
 
 
 @flow(name="stackflow-deploy", flow_run_name="{mode} {repo}")
 def deploy(
-    repo: str,
+    repo: str = "",
     stacks: list[str] | None = None,
     all_instances: bool = False,
     mode: Mode = "apply",
     parallelism: int | None = None,
     fail_fast: bool = False,
+    trigger: str = "manual",
+    started_by: str | None = None,
+    retry_of: str | None = None,
+    include_rejected: bool = False,
 ) -> list[dict[str, Any]]:
-    """Plan (and apply) the selected instances of an Atmos-style repo in dependency order."""
+    """Plan (and apply) the selected instances of an Atmos-style repo in dependency order.
+
+    With `retry_of` (a ledger run id, Prefect flow run id or name), only what that run left
+    undone runs again, on the same commit; `repo` then defaults to that run's repo.
+    """
+    from stackflow.tasks.ledger.recorder import default_started_by, open_recorder
+    from stackflow.tasks.ledger.retry import prepare_retry
+
     settings = load_settings(parallelism=parallelism)
-    repo_path = Path(repo).resolve()
-    target = select_target(repo_path, settings.environ(), stacks or [],
-                           all_instances=all_instances, allow_exec=settings.allow_exec)
+    recorder = open_recorder(settings)  # every result goes to the ledger as it happens
+    if retry_of:
+        if stacks or all_instances:
+            raise ConfigError("retry_of chooses the instances itself: drop stacks/all_instances")
+        retry = prepare_retry(recorder.ledger, retry_of, settings, repo=repo or None,
+                              include_rejected=include_rejected)
+        if mode != retry.mode:
+            get_run_logger().warning("retry of run %s: using its mode %r, not %r",
+                                     retry.previous.id, retry.mode, mode)
+        repo_path, target, commit = retry.repo, retry.target, retry.commit
+        mode = retry.mode  # type: ignore[assignment]  (a mode the ledger recorded)
+        trigger, previous_run = "retry", str(retry.previous.id)
+    else:
+        if not repo:
+            raise ConfigError("repo: give the path of the Atmos-style repo")
+        repo_path = Path(repo).resolve()
+        target = select_target(repo_path, settings.environ(), stacks or [],
+                               all_instances=all_instances, allow_exec=settings.allow_exec)
+        commit = head_commit(repo_path)
+        previous_run = None
     run_id = str(flow_run_runtime.id or uuid.uuid4())
-    commit = head_commit(repo_path)
-    steps = TerraformSteps(repo_path, settings, run_id, commit,
-                           generate_backend=target.generate_backend)
-    recorder: RunRecorder = NullRecorder()
+    steps = recorder.watch(TerraformSteps(repo_path, settings, run_id, commit,
+                                          generate_backend=target.generate_backend), repo_path)
     recorder.run_started(RunInfo(
         flow_run_id=run_id, flow_run_name=str(flow_run_runtime.name or ""), repo=str(repo_path),
-        commit=commit, mode=mode, selection=list(stacks or []) or ["--all"],
+        commit=commit, mode=mode, trigger=trigger, started_by=started_by or default_started_by(),
+        retry_of=previous_run, selection=[str(ref) for ref in target.graph.order()],
     ))
-    outcomes = run_graph(
-        target.graph, target.instances, steps, mode=mode,
-        parallelism=settings.parallelism, fail_fast=fail_fast,
-        retries=settings.retries, retry_delay_s=settings.retry_delay_s, recorder=recorder,
-    )
-    create_markdown_artifact(
-        key="stackflow-deploy-summary",
-        markdown=summary_markdown(outcomes, target.graph, mode=mode),
-        description=f"stackflow {mode} of {repo_path.name}",
-    )
+    try:
+        outcomes = run_graph(
+            target.graph, target.instances, steps, mode=mode,
+            parallelism=settings.parallelism, fail_fast=fail_fast,
+            retries=settings.retries, retry_delay_s=settings.retry_delay_s, recorder=recorder,
+            repo=repo_path, command_timeout_s=settings.command_timeout_s,
+        )
+        for ref, why in sorted(target.excluded.items()):  # named by the selection, but disabled
+            outcomes.append(StackOutcome(ref.stack, ref.component, "excluded", why))
+            recorder.instance_finished(outcomes[-1])
+        create_markdown_artifact(
+            key="stackflow-deploy-summary",
+            markdown=summary_markdown(outcomes, target.graph, mode=mode),
+            description=f"stackflow {mode} of {repo_path.name}",
+        )
+    except Exception as exc:
+        recorder.run_finished("failed", note=_error_line(exc))
+        raise
+    except BaseException as exc:  # interrupted or cancelled: the process is going away
+        recorder.run_finished("crashed", note=_error_line(exc))
+        raise
     failed = any(o.status == "failed" for o in outcomes)
     recorder.run_finished("failed" if failed else "succeeded")
     if failed:

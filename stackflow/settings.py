@@ -34,6 +34,7 @@ DEFAULT_TRANSIENT_PATTERNS: tuple[str, ...] = (
     r"StatusCode: 5\d\d",
     r"50[234] (Bad Gateway|Service Unavailable|Gateway Timeout)",
     r"Error acquiring the state lock",
+    r"failed to lock \S+ state",
 )
 
 
@@ -68,6 +69,20 @@ class Settings(BaseSettings):
     )
     allow_exec: bool = Field(False, description="allow the `!exec` YAML function")
     command_timeout_s: float = Field(3600.0, gt=0, description="one terraform command's limit")
+    lock_timeout_s: float = Field(
+        3600.0, ge=0, description="how long a run waits for a held stack lock (or a maintenance "
+        "lock) before it fails naming the holder"
+    )
+    lock_lease_s: float = Field(
+        120.0, ge=60, le=86400, description="lease of a held stack lock, renewed while its run "
+        "lives; a killed worker's lock frees at most this long (plus the server's reaper) later"
+    )
+    approval_timeout_s: float = Field(
+        86400.0, gt=0, description="how long an approval gate waits for an answer; then it rejects"
+    )
+    approval_poll_s: float = Field(
+        5.0, gt=0, description="how often a waiting approval gate checks for an answer"
+    )
 
     def resolved_work_dir(self) -> Path:
         return self.work_dir or self.home / "work"

@@ -84,6 +84,12 @@ class DependencyGraph:
             result |= nx.descendants(self.digraph, ref)
         return result
 
+    def add_edges(self, edges: Iterable[tuple[InstanceRef, InstanceRef]], *, why: str) -> None:
+        """Add ordering edges (e.g. stage promotion); a resulting cycle is a CycleError."""
+        for parent, child in edges:
+            self.digraph.add_edge(parent, child, why=why)
+        self.check_acyclic()
+
     def reversed(self) -> "DependencyGraph":
         """Children before parents (destroy order)."""
         return DependencyGraph(self.digraph.reverse(copy=True))

@@ -11,6 +11,7 @@ from stackflow.errors import ConfigError
 
 from .graph import DependencyGraph
 from .model import InstanceRef, StackInstance
+from .stages import stage_edges
 
 
 def select_instances(
@@ -30,14 +31,7 @@ def select_instances(
         raise ConfigError("nothing selected: give --all, --stack STACK[/COMPONENT] or a change")
     chosen: set[InstanceRef] = set()
     for pattern in patterns:
-        if "/" in pattern:
-            stack_pat, component_pat = pattern.split("/", 1)
-        else:
-            stack_pat, component_pat = pattern, "*"
-        matched = {
-            ref for ref in instances
-            if fnmatchcase(ref.stack, stack_pat) and fnmatchcase(ref.component, component_pat)
-        }
+        matched = {ref for ref in instances if _matches(ref, pattern)}
         if not matched:
             raise ConfigError(f"--stack {pattern}: no such stack or instance")
         usable = matched & deployable
@@ -54,8 +48,28 @@ class DeployTarget:
     """What one run covers: every resolved instance, and the graph of the selected ones."""
 
     instances: dict[InstanceRef, StackInstance]
-    graph: DependencyGraph
+    graph: DependencyGraph  # selected instances, with dependency and stage edges
     generate_backend: bool
+    excluded: dict[InstanceRef, str]  # matched but not deployed, with the reason
+
+
+def excluded_instances(
+    instances: Mapping[InstanceRef, StackInstance], patterns: Iterable[str], *, all_instances: bool
+) -> dict[InstanceRef, str]:
+    """Disabled instances the selection names: reported as `excluded`, never run."""
+    patterns = list(patterns)
+    out = {}
+    for ref, inst in instances.items():
+        if inst.abstract or inst.enabled:
+            continue
+        if all_instances or any(_matches(ref, p) for p in patterns):
+            out[ref] = "metadata.enabled is false"
+    return out
+
+
+def _matches(ref: InstanceRef, pattern: str) -> bool:
+    stack_pat, _, component_pat = pattern.partition("/")
+    return fnmatchcase(ref.stack, stack_pat) and fnmatchcase(ref.component, component_pat or "*")
 
 
 def select_target(
@@ -71,9 +85,13 @@ def select_target(
 
     stackset = load_stacks(repo, environ, allow_exec=allow_exec)
     graph = stackset.graph()  # validates every edge and cycles before anything runs
+    patterns = list(patterns)
     selected = select_instances(stackset.instances, patterns, all_instances=all_instances)
+    run_graph = graph.subgraph(selected)
+    run_graph.add_edges(stage_edges(stackset.instances, selected), why="settings.stackflow.stages")
     return DeployTarget(
         instances=stackset.instances,
-        graph=graph.subgraph(selected),
+        graph=run_graph,
         generate_backend=bool(getattr(stackset.atmos, "auto_generate_backend_file", True)),
+        excluded=excluded_instances(stackset.instances, patterns, all_instances=all_instances),
     )

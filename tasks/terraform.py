@@ -90,11 +90,16 @@ class ApplyResult:
     attempts: int = 1
 
 
+_ERRORISH = re.compile(r"(?i)\berror\b|\bfailed\b")
+
+
 def _error_excerpt(stderr: str, stdout: str) -> str:
-    lines = [ln.rstrip() for ln in stderr.splitlines() if ln.strip()]
-    for i, line in enumerate(lines):
-        if line.lstrip("│ ").startswith("Error"):
-            return "\n".join(ln.lstrip("│╷╵ ") for ln in lines[i : i + _ERROR_LINES])
+    """The lines that explain a failure: from terraform's first error line, box drawing removed."""
+    lines = [ln.strip("│╷╵ ").rstrip() for ln in stderr.splitlines() if ln.strip("│╷╵ \t")]
+    for marker in (lambda ln: ln.startswith("Error"), _ERRORISH.search):
+        for i, line in enumerate(lines):
+            if marker(line):
+                return "\n".join(lines[i : i + _ERROR_LINES])
     tail = lines or [ln for ln in stdout.splitlines() if ln.strip()]
     return "\n".join(tail[-_ERROR_LINES:])
 
@@ -148,7 +153,9 @@ class Terraform:
             err = TerraformError(
                 self.label, command, proc.returncode, _error_excerpt(proc.stderr, proc.stdout)
             )
-            err.transient = any(p.search(proc.stderr) for p in self._patterns)
+            # terraform wraps long diagnostics: match over the text with its line breaks folded
+            folded = " ".join(proc.stderr.split())
+            err.transient = any(p.search(folded) for p in self._patterns)
             raise err
         return proc
 

@@ -82,3 +82,39 @@ def test_plan_mode_marks_children_of_changed_parents_provisional(mode):
     out = _run(steps, mode=mode)
     assert steps.ran("apply") == []
     assert not out["s/a"].provisional and out["s/b"].provisional and out["s/d"].provisional
+
+
+def test_failed_validation_skips_the_later_stage_and_counts_as_failed(tmp_path):
+    from stackflow.stacks_loader.model import Dependency, InstanceRef, StackInstance
+
+    dev = StackInstance("dev", "vpc", "components/terraform/vpc", "dev.yaml", vars={"stage": "dev"},
+                        settings={"stackflow": {"validate": "test \"$TF_OUTPUT_ID\" = nope"}})
+    prod = StackInstance("prod", "vpc", "components/terraform/vpc", "prod.yaml", vars={"stage": "prod"},
+                         dependencies=[Dependency(InstanceRef("dev", "vpc"), "settings.depends_on")])
+    instances = {dev.ref: dev, prod.ref: prod}
+    graph = DependencyGraph.from_instances(instances)
+    steps = FakeSteps()
+
+    @flow(name="graph-test")
+    def _f():
+        return run_graph(graph, instances, steps, repo=tmp_path)
+
+    out = {o.instance: o for o in _f()}
+    assert out["dev/vpc"].status == "failed" and "validation failed" in out["dev/vpc"].cause
+    assert out["prod/vpc"].status == "skipped" and out["prod/vpc"].cause == "dev/vpc"
+
+
+def test_locked_instance_is_planned_but_never_applied():
+    from stackflow.stacks_loader.model import StackInstance
+
+    locked = StackInstance("s", "db", "components/terraform/db", "s.yaml", metadata={"locked": True})
+    instances = {locked.ref: locked}
+    steps = FakeSteps()
+
+    @flow(name="graph-test")
+    def _f():
+        return run_graph(DependencyGraph.from_instances(instances), instances, steps)
+
+    (outcome,) = _f()
+    assert outcome.status == "skipped" and "locked" in outcome.reason
+    assert steps.ran("plan") == ["s/db"] and steps.ran("apply") == []

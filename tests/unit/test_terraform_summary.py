@@ -25,3 +25,9 @@ def test_no_resource_changes_means_no_changes():
 def test_error_excerpt_starts_at_the_error_and_drops_box_drawing():
     stderr = "\n╷\n│ Error: invalid CIDR address: 10.0.0.0/33\n│ \n│   with aws_vpc.this,\n╵\n"
     assert _error_excerpt(stderr, "").splitlines()[0] == "Error: invalid CIDR address: 10.0.0.0/33"
+
+
+def test_error_excerpt_without_an_error_prefix_starts_at_the_failure():
+    stderr = ("failed to lock s3 state: ConditionalCheckFailedException: The conditional request failed\n"
+              "Lock Info:\n  ID:        x\n  Path:      \n")
+    assert _error_excerpt(stderr, "").splitlines()[0].startswith("failed to lock s3 state")

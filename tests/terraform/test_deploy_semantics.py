@@ -1,0 +1,139 @@
+"""Deploy-flow guarantees on real terraform: reviewed plans only, fresh outputs, retries, destroy order."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from prefect import flow
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+from stackflow.cli import main
+from stackflow.flows.deploy import deploy, run_graph
+from stackflow.flows.steps import TerraformSteps
+from stackflow.settings import load_settings
+from stackflow.stacks_loader.selection import select_target
+
+pytestmark = [
+    pytest.mark.terraform,
+    pytest.mark.usefixtures("prefect_api"),
+    pytest.mark.xdist_group("terraform-tiny"),
+]
+
+
+def _json_deploy(capsys, repo: Path, *argv: str) -> tuple[int, dict[str, dict]]:
+    code = main(["deploy", "--repo", str(repo), "--format", "json", *argv])
+    out = capsys.readouterr().out
+    return code, {f"{r['stack']}/{r['component']}": r for r in json.loads(out)}
+
+
+def _task_windows(flow_run_id) -> dict[str, tuple]:
+    with get_client(sync_client=True) as client:
+        runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
+    return {r.name: (r.start_time, r.end_time) for r in runs}
+
+
+def test_tampered_plan_is_refused_and_nothing_is_applied(sandbox, sandbox_env, fixture_repo):
+    repo = fixture_repo("tiny")
+    settings = load_settings()
+    target = select_target(repo, settings.environ(), ["tamper"])
+
+    class TamperingSteps(TerraformSteps):
+        def plan(self, instance, resolved_vars, **kw):
+            result = super().plan(instance, resolved_vars, **kw)
+            Path(result.plan_uri).write_bytes(b"not the plan that was reviewed")
+            return result
+
+    @flow(name="tamper-test")
+    def _run():
+        steps = TamperingSteps(repo, settings, "tamper-run", "")
+        return run_graph(target.graph, target.instances, steps)
+
+    (outcome,) = _run()
+    assert outcome.status == "failed"
+    assert "tamper/queue: plan file" in outcome.cause and "nothing applied" in outcome.cause
+    queues = sandbox.client("sqs").list_queues().get("QueueUrls", [])
+    assert not any(url.endswith("tiny-tamper-reviewed") for url in queues)
+
+
+def test_changed_parent_output_reaches_the_child_in_the_same_apply_run(sandbox, sandbox_env, fixture_repo, capsys):
+    repo = fixture_repo("tiny")
+    code, _ = _json_deploy(capsys, repo, "--stack", "twins")
+    assert code == 0
+    stack_file = repo / "stacks" / "twins.yaml"
+    stack_file.write_text(stack_file.read_text().replace("name: alpha", "name: gamma"))
+    code, out = _json_deploy(capsys, repo, "--stack", "twins")
+    assert code == 0
+    assert (out["twins/queue-a"]["add"], out["twins/queue-a"]["destroy"]) == (1, 1)  # replaced
+    assert out["twins/topic"]["change"] == 1
+    sns = sandbox.client("sns")
+    arn = next(t["TopicArn"] for t in sns.list_topics()["Topics"] if t["TopicArn"].endswith(":tiny-twins-notify"))
+    tags = {t["Key"]: t["Value"] for t in sns.list_tags_for_resource(ResourceArn=arn)["Tags"]}
+    assert tags["source_queue"].endswith(":tiny-twins-gamma")
+
+
+def _wait_for_retry(task_name: str, timeout: float = 180.0) -> bool:
+    """True once Prefect shows `task_name` failed once and is being retried."""
+    from prefect.client.schemas.filters import TaskRunFilter, TaskRunFilterName
+
+    deadline = time.monotonic() + timeout
+    with get_client(sync_client=True) as client:
+        while time.monotonic() < deadline:
+            runs = client.read_task_runs(task_run_filter=TaskRunFilter(name=TaskRunFilterName(any_=[task_name])))
+            if any(r.run_count >= 2 or (r.state and r.state.name in ("AwaitingRetry", "Retrying"))
+                   for r in runs):
+                return True
+            time.sleep(0.2)
+    return False
+
+
+def test_state_lock_held_briefly_is_retried_to_success(sandbox, sandbox_env, fixture_repo, capsys, monkeypatch):
+    monkeypatch.setenv("STACKFLOW_RETRIES", "4")
+    repo = fixture_repo("tiny")
+    table = sandbox.client("dynamodb")
+    lock_id = f"{sandbox.state_bucket}/queue/transient/terraform.tfstate"
+    table.put_item(TableName=sandbox.lock_table, Item={
+        "LockID": {"S": lock_id},
+        "Info": {"S": json.dumps({"ID": "someone-else", "Operation": "OperationTypeApply", "Who": "ci"})},
+    })
+
+    def release_soon():
+        # held until terraform has failed on it once: the failure is real, not timed
+        _wait_for_retry("plan transient/queue")
+        table.delete_item(TableName=sandbox.lock_table, Key={"LockID": {"S": lock_id}})
+
+    releaser = threading.Thread(target=release_soon)
+    releaser.start()
+    try:
+        code, out = _json_deploy(capsys, repo, "--stack", "transient")
+    finally:
+        releaser.join()
+    assert code == 0, out
+    assert out["transient/queue"]["status"] == "succeeded"
+    assert out["transient/queue"]["attempts"] >= 2
+
+
+def test_non_transient_failure_is_not_retried_and_disabled_instances_are_excluded(sandbox_env, fixture_repo, capsys):
+    repo = fixture_repo("tiny")
+    code, out = _json_deploy(capsys, repo, "--stack", "broken")
+    assert code == 1
+    assert out["broken/vpc"]["status"] == "failed" and out["broken/vpc"]["attempts"] == 1
+    assert (out["broken/old-queue"]["status"], out["broken/old-queue"]["reason"]) == (
+        "excluded", "metadata.enabled is false")
+
+
+def test_destroy_removes_children_before_their_parents(sandbox, sandbox_env, fixture_repo):
+    repo = fixture_repo("tiny")
+    deploy(repo=str(repo), stacks=["twins"])
+    state = deploy(repo=str(repo), stacks=["twins"], mode="destroy", return_state=True)
+    outcomes = {f"{o['stack']}/{o['component']}": o for o in state.result()}
+    assert {o["status"] for o in outcomes.values()} == {"succeeded"}
+    assert outcomes["twins/topic"]["destroy"] == 1
+    windows = _task_windows(state.state_details.flow_run_id)
+    assert windows["apply twins/topic"][1] <= windows["plan twins/queue-a"][0]
+    names = {url.rsplit("/", 1)[-1] for url in sandbox.client("sqs").list_queues().get("QueueUrls", [])}
+    assert "tiny-twins-alpha" not in names
