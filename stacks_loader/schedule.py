@@ -41,6 +41,7 @@ class DeployQueue:
         self.priority = remaining_critical_path(graph, durations)
         self.state: dict[InstanceRef, str] = {ref: PENDING for ref in graph.digraph}
         self.skipped_because: dict[InstanceRef, InstanceRef] = {}
+        self._counts = {PENDING: len(self.state), RUNNING: 0}
         self._waiting = {ref: graph.digraph.in_degree(ref) for ref in graph.digraph}
         self._ready: list[tuple[float, InstanceRef]] = []
         for ref, count in self._waiting.items():
@@ -54,12 +55,20 @@ class DeployQueue:
             _, ref = heapq.heappop(self._ready)
             if self.state[ref] != PENDING:
                 continue
-            self.state[ref] = RUNNING
+            self._set(ref, RUNNING)
             taken.append(ref)
         return taken
 
+    def _set(self, ref: InstanceRef, new: str) -> None:
+        old = self.state[ref]
+        if old in self._counts:
+            self._counts[old] -= 1
+        if new in self._counts:
+            self._counts[new] += 1
+        self.state[ref] = new
+
     def succeed(self, ref: InstanceRef) -> None:
-        self.state[ref] = SUCCEEDED
+        self._set(ref, SUCCEEDED)
         for child in self.graph.digraph.successors(ref):
             self._waiting[child] -= 1
             if self._waiting[child] == 0 and self.state[child] == PENDING:
@@ -67,12 +76,12 @@ class DeployQueue:
 
     def fail(self, ref: InstanceRef) -> list[InstanceRef]:
         """Mark `ref` failed and its pending descendants skipped; returns those skipped."""
-        self.state[ref] = FAILED
+        self._set(ref, FAILED)
         return self._skip_descendants(ref)
 
     def skip(self, ref: InstanceRef, because: InstanceRef | None = None) -> list[InstanceRef]:
         """Skip a running/pending instance (e.g. rejected at a gate) and its descendants."""
-        self.state[ref] = SKIPPED
+        self._set(ref, SKIPPED)
         if because is not None:
             self.skipped_because[ref] = because
         return self._skip_descendants(ref)
@@ -81,7 +90,7 @@ class DeployQueue:
         skipped = []
         for d in sorted(self.graph.descendants(ref)):
             if self.state[d] == PENDING:
-                self.state[d] = SKIPPED
+                self._set(d, SKIPPED)
                 self.skipped_because[d] = ref
                 skipped.append(d)
         return skipped
@@ -91,15 +100,15 @@ class DeployQueue:
         skipped = []
         for ref, st in sorted(self.state.items()):
             if st == PENDING:
-                self.state[ref] = SKIPPED
+                self._set(ref, SKIPPED)
                 self.skipped_because[ref] = because
                 skipped.append(ref)
         return skipped
 
     @property
     def running(self) -> int:
-        return sum(1 for st in self.state.values() if st == RUNNING)
+        return self._counts[RUNNING]
 
     @property
     def finished(self) -> bool:
-        return all(st not in (PENDING, RUNNING) for st in self.state.values())
+        return self._counts[PENDING] == 0 and self._counts[RUNNING] == 0
