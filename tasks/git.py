@@ -27,3 +27,18 @@ def head_commit(repo: Path) -> str:
         return _git(repo, "rev-parse", "HEAD").strip()
     except GitError:
         return ""
+
+
+def is_ancestor(repo: Path, ancestor: str, descendant: str) -> bool | None:
+    """Whether `ancestor` is `descendant` or one of its ancestors; None when git cannot tell
+    (a commit missing from `repo`, e.g. a newer one not fetched yet, or not a repository)."""
+    try:
+        proc = subprocess.run(
+            ["git", "-C", str(repo), "merge-base", "--is-ancestor", ancestor, descendant],
+            capture_output=True, text=True, timeout=60,
+        )
+    except FileNotFoundError:
+        raise GitError("git is not installed (needed to compare commits)") from None
+    if proc.returncode in (0, 1):
+        return proc.returncode == 0
+    return None

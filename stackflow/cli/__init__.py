@@ -15,7 +15,7 @@ from typing import NoReturn
 from stackflow import __version__
 from stackflow.errors import ConfigError, StackflowError
 
-from . import deploy, describe
+from . import approvals, deploy, describe, locks, runs
 
 
 class Parser(argparse.ArgumentParser):
@@ -26,7 +26,7 @@ class Parser(argparse.ArgumentParser):
         raise ConfigError(prefix + message)
 
 
-COMMAND_GROUPS = (describe, deploy)
+COMMAND_GROUPS = (describe, deploy, runs, approvals, locks)
 
 
 def build_parser() -> argparse.ArgumentParser:
