@@ -3,6 +3,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 workers="${PYTEST_WORKERS:-auto}"
+# The approval UI test drives Debian's chromium (Playwright uses it as is; no browser download).
+if [ ! -x /usr/bin/chromium ]; then
+  echo "scripts/test.sh: installing Debian's chromium for the approval UI test" >&2
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
 set +e
 .venv/bin/python -m pytest -n "$workers" --dist loadgroup -q "$@"
 code=$?
