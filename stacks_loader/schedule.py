@@ -16,6 +16,8 @@ from .graph import DependencyGraph
 from .model import InstanceRef
 
 PENDING, RUNNING, SUCCEEDED, FAILED, SKIPPED = "pending", "running", "succeeded", "failed", "skipped"
+# started, but waiting on a person (an approval gate): does not hold a parallelism slot
+WAITING = "waiting"
 
 
 def remaining_critical_path(
@@ -41,7 +43,7 @@ class DeployQueue:
         self.priority = remaining_critical_path(graph, durations)
         self.state: dict[InstanceRef, str] = {ref: PENDING for ref in graph.digraph}
         self.skipped_because: dict[InstanceRef, InstanceRef] = {}
-        self._counts = {PENDING: len(self.state), RUNNING: 0}
+        self._counts = {PENDING: len(self.state), RUNNING: 0, WAITING: 0}
         self._waiting = {ref: graph.digraph.in_degree(ref) for ref in graph.digraph}
         self._ready: list[tuple[float, InstanceRef]] = []
         for ref, count in self._waiting.items():
@@ -66,6 +68,14 @@ class DeployQueue:
         if new in self._counts:
             self._counts[new] += 1
         self.state[ref] = new
+
+    def park(self, ref: InstanceRef) -> None:
+        """A running instance now waits for a person; its slot goes to the next ready one."""
+        self._set(ref, WAITING)
+
+    def unpark(self, ref: InstanceRef) -> None:
+        """The person answered: the instance runs again (its apply may exceed the cap by one)."""
+        self._set(ref, RUNNING)
 
     def succeed(self, ref: InstanceRef) -> None:
         self._set(ref, SUCCEEDED)
@@ -111,4 +121,8 @@ class DeployQueue:
 
     @property
     def finished(self) -> bool:
-        return self._counts[PENDING] == 0 and self._counts[RUNNING] == 0
+        return not (self._counts[PENDING] or self._counts[RUNNING] or self._counts[WAITING])
+
+    @property
+    def waiting(self) -> int:
+        return self._counts[WAITING]

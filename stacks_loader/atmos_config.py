@@ -1,0 +1,220 @@
+"""`atmos.yaml`: where stacks and components live, and how stacks are named and merged.
+
+Only the settings the loader needs are read; paths come out repo-relative (posix, `""` = root).
+Environment overrides (`ATMOS_CLI_CONFIG_PATH`, `ATMOS_BASE_PATH`) come from the mapping passed in.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from stackflow.errors import ConfigError
+
+from .manifests import ManifestReader
+from .source import SourceTree, normalize_relpath
+from .yaml_functions import EnvFunction
+
+LIST_MERGE_STRATEGIES = ("replace", "append", "merge")
+NAME_PATTERN_TOKENS = ("{namespace}", "{tenant}", "{environment}", "{stage}")
+CONFIG_FILE_NAMES = ("atmos.yaml", ".atmos.yaml", "atmos.yml", ".atmos.yml")
+
+
+@dataclass(frozen=True)
+class AtmosConfig:
+    """The parts of `atmos.yaml` that decide how stacks resolve."""
+
+    config_file: str  # repo-relative path of the atmos.yaml that was read
+    base_path: str = ""  # repo-relative, "" = repository root
+    stacks_base_path: str = "stacks"  # repo-relative
+    terraform_base_path: str = "components/terraform"  # repo-relative
+    included_paths: tuple[str, ...] = ()  # globs relative to the stacks base path
+    excluded_paths: tuple[str, ...] = ()
+    name_pattern: str = ""
+    name_template: str = ""
+    list_merge_strategy: str = "replace"
+    auto_generate_backend_file: bool = False
+    workspaces_enabled: bool = True
+    workspace_prefix_separator: str = "-"  # replaces "/" in generated backend key prefixes
+    inherit_metadata: bool = True  # stacks.inherit.metadata
+    terraform_command: str = "terraform"
+    env: dict[str, Any] = field(default_factory=dict)  # atmos.yaml `env`, lowest precedence
+    templates_enabled: bool = True  # templates.settings.enabled: render `{{ }}` in component values
+
+    def stacks_path(self, stack_relpath: str) -> str:
+        """A path relative to the stacks base path, made repo-relative."""
+        return posixpath.join(self.stacks_base_path, stack_relpath) if self.stacks_base_path else stack_relpath
+
+
+def load_atmos_config(tree: SourceTree, environ: Mapping[str, str]) -> AtmosConfig:
+    config_file = _find_config_file(tree, environ)
+    raw = _resolve_env(ManifestReader(tree, environ).read(config_file).data, environ) or {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{config_file}: expected a mapping at the top level")
+    if raw.get("import"):
+        raise ConfigError(f"{config_file}: 'import' in atmos.yaml is not supported; inline the settings")
+    get = _Fields(config_file, raw)
+
+    if environ.get("ATMOS_BASE_PATH"):
+        base_path = _repo_path(tree, environ["ATMOS_BASE_PATH"], "", "ATMOS_BASE_PATH")
+    else:
+        declared = get.string("base_path")
+        explicit_relative = declared in (".", "..") or declared.startswith(("./", "../"))
+        anchor = posixpath.dirname(config_file) if explicit_relative else ""  # as Atmos: from atmos.yaml
+        base_path = _repo_path(tree, declared, anchor, f"{config_file}: base_path")
+    stacks_base = _repo_path(
+        tree, get.string("stacks.base_path", "stacks"), base_path, f"{config_file}: stacks.base_path"
+    )
+    terraform_base = _repo_path(
+        tree,
+        get.string("components.terraform.base_path", "components/terraform"),
+        base_path,
+        f"{config_file}: components.terraform.base_path",
+    )
+    included = get.strings("stacks.included_paths")
+    if not included:
+        raise ConfigError(f"{config_file}: 'stacks.included_paths' is empty: no stack manifests to load")
+    name_pattern = get.string("stacks.name_pattern")
+    for part in name_pattern.split("-") if name_pattern else ():
+        if part not in NAME_PATTERN_TOKENS:
+            raise ConfigError(
+                f"{config_file}: 'stacks.name_pattern' {name_pattern!r} has {part!r}; "
+                f"only {'-'.join(NAME_PATTERN_TOKENS)} tokens joined by '-' are supported"
+            )
+    strategy = get.string("settings.list_merge_strategy", "replace") or "replace"
+    if strategy not in LIST_MERGE_STRATEGIES:
+        raise ConfigError(
+            f"{config_file}: 'settings.list_merge_strategy' is {strategy!r}; "
+            f"expected one of {', '.join(LIST_MERGE_STRATEGIES)}"
+        )
+    delimiters = get.value("templates.settings.delimiters")
+    if delimiters not in (None, ["{{", "}}"]):
+        raise ConfigError(
+            f"{config_file}: 'templates.settings.delimiters' {delimiters!r} is not supported (only {{{{ }}}})"
+        )
+    evaluations = get.value("templates.settings.evaluations")
+    if evaluations not in (None, 0, 1):
+        raise ConfigError(
+            f"{config_file}: 'templates.settings.evaluations' {evaluations!r} is not supported "
+            "(one pass; a value that is itself a template is an error)"
+        )
+    return AtmosConfig(
+        config_file=config_file,
+        base_path=base_path,
+        stacks_base_path=stacks_base,
+        terraform_base_path=terraform_base,
+        included_paths=included,
+        excluded_paths=get.strings("stacks.excluded_paths"),
+        name_pattern=name_pattern,
+        name_template=get.string("stacks.name_template"),
+        list_merge_strategy=strategy,
+        auto_generate_backend_file=get.boolean("components.terraform.auto_generate_backend_file", False),
+        workspaces_enabled=get.boolean("components.terraform.workspaces_enabled", True),
+        workspace_prefix_separator=get.string("components.terraform.workspace.prefix_separator", "-") or "-",
+        inherit_metadata=get.boolean("stacks.inherit.metadata", True),
+        terraform_command=get.string("components.terraform.command", "terraform") or "terraform",
+        env=get.mapping("env"),
+        templates_enabled=get.boolean("templates.settings.enabled", True),
+    )
+
+
+class _Fields:
+    """Typed reads of dotted paths in atmos.yaml; a wrong type names the file and the field."""
+
+    def __init__(self, config_file: str, raw: dict[str, Any]) -> None:
+        self.config_file = config_file
+        self.raw = raw
+
+    def value(self, dotted: str) -> Any:
+        value: Any = self.raw
+        for key in dotted.split("."):
+            if value is None:
+                return None
+            if not isinstance(value, dict):
+                raise ConfigError(f"{self.config_file}: '{dotted}': a parent of {key!r} is not a mapping")
+            value = value.get(key)
+        return value
+
+    def string(self, dotted: str, default: str = "") -> str:
+        value = self.value(dotted)
+        if value is None:
+            return default
+        if not isinstance(value, str):
+            raise ConfigError(f"{self.config_file}: '{dotted}' must be a string")
+        return value
+
+    def boolean(self, dotted: str, default: bool) -> bool:
+        value = self.value(dotted)
+        if value is None:
+            return default
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            return value.lower() == "true"
+        if not isinstance(value, bool):
+            raise ConfigError(f"{self.config_file}: '{dotted}' must be true or false")
+        return value
+
+    def strings(self, dotted: str) -> tuple[str, ...]:
+        value = self.value(dotted) or []
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{self.config_file}: '{dotted}' must be a list of strings")
+        return tuple(value)
+
+    def mapping(self, dotted: str) -> dict[str, Any]:
+        value = self.value(dotted) or {}
+        if not isinstance(value, dict):
+            raise ConfigError(f"{self.config_file}: '{dotted}' must be a mapping")
+        return value
+
+
+def _find_config_file(tree: SourceTree, environ: Mapping[str, str]) -> str:
+    configured = environ.get("ATMOS_CLI_CONFIG_PATH", "")
+    if configured:
+        path = _repo_path(tree, configured, "", "ATMOS_CLI_CONFIG_PATH")
+        if path.endswith((".yaml", ".yml")):
+            if tree.is_file(path):
+                return path
+            raise ConfigError(f"ATMOS_CLI_CONFIG_PATH={configured}: no such file in the repository")
+        candidates = [posixpath.join(path, name) if path else name for name in CONFIG_FILE_NAMES]
+        where = f"ATMOS_CLI_CONFIG_PATH={configured}"
+    else:
+        candidates = list(CONFIG_FILE_NAMES)
+        where = "the repository root"
+    for candidate in candidates:
+        if tree.is_file(candidate):
+            return candidate
+    raise ConfigError(f"no atmos.yaml found in {where}")
+
+
+def _repo_path(tree: SourceTree, path: str, anchor: str, what: str) -> str:
+    """A configured path made repo-relative; absolute ones must lie inside the repository."""
+    text = path.replace("\\", "/")
+    if text.startswith("/") or re.match(r"[A-Za-z]:/", text):
+        root = getattr(tree, "root", None)
+        if isinstance(root, Path):
+            try:
+                text = Path(text).resolve().relative_to(root).as_posix()
+            except ValueError:
+                raise ConfigError(f"{what} {path!r} is outside the repository {root}") from None
+            anchor = ""
+        else:
+            raise ConfigError(f"{what} {path!r} is absolute; use a path relative to the repository")
+    try:
+        return normalize_relpath(posixpath.join(anchor, text) if anchor else text, what=what)
+    except ConfigError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def _resolve_env(value: Any, environ: Mapping[str, str]) -> Any:
+    if isinstance(value, EnvFunction):
+        return environ.get(value.name, value.default or "")
+    if isinstance(value, dict):
+        return {k: _resolve_env(v, environ) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_resolve_env(v, environ) for v in value]
+    return value

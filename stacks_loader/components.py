@@ -1,0 +1,589 @@
+"""The Terraform components of one merged stack manifest, resolved into `StackInstance`s.
+
+Precedence per section, lowest first (Atmos `mergeComponentConfigurations`): global (`vars`, …),
+`terraform.*`, the base components from `metadata.inherits` (each base after its own bases, in
+the order listed), the component itself, then its file-scoped `overrides`.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from stackflow.errors import ConfigError
+
+from .atmos_config import LIST_MERGE_STRATEGIES, AtmosConfig
+from .backend import apply_backend_defaults, backend_section
+from .dependencies import DeclaredDependencies, DependencyReader, LegacyMatch
+from .imports import MergedManifest
+from .instance_values import ValueResolver
+from .manifests import ALL_SECTIONS, parse_terraform_function
+from .merge import merge, merge_all, merge_layers
+from .model import Dependency, InstanceRef, StackInstance, TerraformOutputRef
+from .naming import SAFE_COMPONENT_NAME, SAFE_STACK_NAME, stack_name, workspace
+from .templates import TemplateError, render
+from .yaml_functions import EnvFunction, TerraformFunction
+
+SECTIONS = ("vars", "settings", "env", "providers", "backend", "remote_state_backend", "dependencies")
+_NO_DEPENDENCIES = DeclaredDependencies()
+_NO_KEYS: frozenset[Any] = frozenset()
+_EMPTY: dict[str, Any] = {}
+# (key in the merged sections, section name in manifests) walked for `!env`
+_ENV_SECTIONS = (
+    ("vars", "vars"),
+    ("settings", "settings"),
+    ("providers", "providers"),
+    ("metadata", "metadata"),
+    ("dependencies", "dependencies"),
+    ("backends", "backend"),
+    ("remote_backends", "remote_state_backend"),
+)
+_WORKSPACE_KEYS = frozenset({"terraform_workspace", "terraform_workspace_pattern", "terraform_workspace_template"})
+
+
+@dataclass
+class ResolvedInstance:
+    instance: StackInstance
+    legacy: list[LegacyMatch]
+
+
+@dataclass
+class _Bases:
+    """The sections contributed by an inheritance chain, merged in order."""
+
+    vars: dict[str, Any]
+    settings: dict[str, Any]
+    env: dict[str, Any]
+    providers: dict[str, Any]
+    backend: dict[str, Any]
+    remote_state_backend: dict[str, Any]
+    dependencies: dict[str, Any]
+    metadata: dict[str, Any]
+    backend_type: str
+    remote_state_backend_type: str
+    command: str
+
+
+class StackResolver:
+    """Resolves every Terraform component of one top-level stack manifest."""
+
+    def __init__(
+        self,
+        merged: MergedManifest,
+        atmos: AtmosConfig,
+        environ: Mapping[str, str],
+        *,
+        warn: Callable[[str], None],
+        definer: Callable[[str, tuple[Any, ...]], str | None],
+        folder_exists: Callable[[str], bool],
+        dependency_reader: DependencyReader | None = None,
+        clean_values: dict[tuple[int, int], Any] | None = None,
+    ) -> None:
+        self.merged = merged
+        self.atmos = atmos
+        self.environ = environ
+        self.warn = warn
+        self.definer = definer  # (stack file, key path) -> repo-relative manifest that sets it
+        self.folder_exists = folder_exists
+        self.dependency_reader = dependency_reader or DependencyReader()
+        self.clean_values = clean_values if clean_values is not None else {}  # see ValueResolver
+        self.stack_file = merged.path
+        self.where = atmos.stacks_path(merged.path)
+        config = merged.config
+        self.components: dict[str, Any] = (config.get("components") or {}).get("terraform") or {}
+        self.manifest_name = config.get("name")
+        if isinstance(self.manifest_name, EnvFunction):
+            self.manifest_name = environ.get(self.manifest_name.name, self.manifest_name.default or "")
+        strategy = atmos.list_merge_strategy
+        terraform = config.get("terraform") or {}
+        self.terraform = terraform
+        self.global_vars = merge_all([config.get("vars"), terraform.get("vars")], strategy)
+        self.global_settings = merge_all([config.get("settings"), terraform.get("settings")], strategy)
+        self.global_env = merge_all([atmos.env, config.get("env"), terraform.get("env")], strategy)
+        self.global_metadata = config.get("metadata") or {}
+        self.global_dependencies = merge_all(
+            [config.get("dependencies"), terraform.get("dependencies")], strategy
+        )
+        self._chains: dict[str, tuple[str, ...]] = {}
+        self._bases: dict[tuple[tuple[str, ...], str], _Bases] = {}
+        self._folders: dict[str, str] = {}
+        self._paths: dict[str, str] = {}
+        self._refs: dict[tuple[int, str, str], tuple[TerraformFunction, TerraformOutputRef]] = {}
+        self._terraform_vars_by_owner: dict[str, set[Any]] = {}
+        for owner, key in merged.markers.terraform_vars:
+            self._terraform_vars_by_owner.setdefault(owner, set()).add(key)
+        self._environ_resolver = ValueResolver(env=self._environ_lookup, clean=self.clean_values, scope=environ)
+        self._env_section: dict[str, Any] = _EMPTY
+        self._env_resolver = ValueResolver(env=self._env_lookup, clean=self.clean_values, scope=_EMPTY)
+        # one resolver per stack for templates and `!terraform.*`; callbacks are set per instance
+        self._deferred_resolver = ValueResolver(template=render, terraform=len, clean=self.clean_values)
+        self._ref_dependencies: dict[tuple[InstanceRef, str], Dependency] = {}
+        self.imports = sorted(set(merged.files))
+        self._pattern_keys = (
+            tuple(t[1:-1] for t in atmos.name_pattern.split("-"))
+            if atmos.name_pattern and not atmos.name_template and not self.manifest_name
+            else None
+        )
+        self._plain_workspaces = atmos.workspaces_enabled
+        # `settings.list_merge_strategy` can be set per component; when nobody does, skip the lookup
+        self._custom_strategy = "list_merge_strategy" in self.global_settings or any(
+            "list_merge_strategy" in ((section or _EMPTY).get("settings") or _EMPTY)
+            or "list_merge_strategy" in (((section or _EMPTY).get("overrides") or _EMPTY).get("settings") or _EMPTY)
+            for section in self.components.values()
+        )
+
+    # public
+    def resolve(self) -> list[ResolvedInstance]:
+        return [self._instance(name) for name in self.components]
+
+    # inheritance
+    def chain(self, name: str, visiting: tuple[str, ...] = ()) -> tuple[str, ...]:
+        """Base components of `name` in merge order (each base after its own bases), Atmos style."""
+        cached = self._chains.get(name)
+        if cached is not None:
+            return cached
+        section = self.components.get(name) or {}
+        metadata = section.get("metadata") or {}
+        order: list[str] = []
+        bases: list[tuple[str, str]] = []
+        top = section.get("component")
+        is_abstract = metadata.get("type") == "abstract"
+        if isinstance(top, str) and top and top != name and top in self.components and not is_abstract:
+            bases.append((top, "component"))  # the deprecated top-level `component:` also inherits
+        bases += [(b, "metadata.inherits") for b in metadata.get("inherits") or []]
+        for base, via in bases:
+            if base == name or base in visiting:
+                cycle = " → ".join([*visiting, name, base])
+                raise ConfigError(
+                    f"{self._defined_in(name, 'metadata', 'inherits')}: component inheritance cycle: {cycle}"
+                )
+            if base not in self.components:
+                raise ConfigError(
+                    f"{self._defined_in(name, 'metadata', 'inherits')}: component {name!r} inherits from "
+                    f"{base!r} ({via}), but {base!r} is not defined in stack manifest {self.where} or its imports"
+                )
+            order += self.chain(base, (*visiting, name))
+            order.append(base)
+        result = tuple(order)
+        self._chains[name] = result
+        return result
+
+    def _bases_for(self, chain: tuple[str, ...], strategy: str) -> _Bases:
+        key = (chain, strategy)
+        cached = self._bases.get(key)
+        if cached is not None:
+            return cached
+        acc: dict[str, dict[str, Any]] = {s: {} for s in SECTIONS}
+        metadata: dict[str, Any] = {}
+        backend_type = remote_type = command = ""
+        for base in chain:
+            section = self.components.get(base) or {}
+            for name in SECTIONS:
+                layer = section.get(name)
+                if layer:
+                    acc[name] = merge(acc[name], layer, strategy) if acc[name] else layer
+            if self.atmos.inherit_metadata:
+                inherited = {
+                    k: v for k, v in (section.get("metadata") or {}).items() if k not in ("inherits", "type")
+                }
+                metadata = merge(metadata, inherited, strategy)
+            backend_type = section.get("backend_type") or backend_type
+            remote_type = section.get("remote_state_backend_type") or remote_type
+            command = section.get("command") or command
+        bases = _Bases(**acc, metadata=metadata, backend_type=backend_type,
+                       remote_state_backend_type=remote_type, command=command)
+        self._bases[key] = bases
+        return bases
+
+    def legacy_folder(self, name: str, seen: tuple[str, ...] = ()) -> str:
+        """The folder from the deprecated top-level `component:` attribute, else the name."""
+        cached = self._folders.get(name)
+        if cached is not None:
+            return cached
+        section = self.components.get(name) or {}
+        folder = name
+        top = section.get("component")
+        if isinstance(top, str) and top and top != name:
+            folder = top
+            if top in self.components and top not in seen:
+                top_meta = (self.components.get(top) or {}).get("metadata") or {}
+                folder = top_meta.get("component") or self.legacy_folder(top, (*seen, name))
+        self._folders[name] = folder
+        return folder
+
+    # one instance
+    def _instance(self, name: str) -> ResolvedInstance:
+        if not SAFE_COMPONENT_NAME.match(name) or ".." in name.split("/"):
+            raise ConfigError(
+                f"{self._defined_in(name)}: component name {name!r} has characters unsafe for paths "
+                "(use letters, digits, '.', '_', '-' and '/' between parts)"
+            )
+        own = self.components.get(name) or _EMPTY
+        chain = self._chains.get(name)
+        if chain is None:
+            chain = self.chain(name)
+        sec = self._merged_sections(name, own, chain)
+        markers = self.merged.markers
+        if markers.env:  # `!env` first: the stack name and the backend may depend on it
+            self._resolve_env(sec, markers.env)
+        vars_, metadata = sec["vars"], sec["metadata"]
+
+        folder = metadata.get("component") or self.legacy_folder(name)
+        component_path = self._component_path(name, folder)
+        if metadata.get("type") != "abstract" and metadata.get("enabled") is not False:
+            self.folder_exists(component_path)  # a missing folder is reported once, as a warning
+        backend_type = sec["backend_type"]
+        section = {  # what templates see, as Atmos' component section
+            "vars": vars_,
+            "settings": sec["settings"],
+            "env": sec["env"],
+            "metadata": metadata,
+            "providers": sec["providers"],
+            "backend_type": backend_type,
+            "component": folder,
+            "atmos_component": name,
+            "atmos_stack_file": self.stack_file,
+            "atmos_manifest": self.stack_file,
+        }
+        stack = self._fast_stack_name(vars_) or stack_name(
+            self.atmos, self.manifest_name, self.stack_file, name, section, self.where
+        )
+        section.update(stack=stack, atmos_stack=stack)
+        where = f"{self.where}: stack {stack!r} component {name!r}"
+        self._backends(sec, name, own, folder, where)
+        section.update(backend=sec["backend"], remote_state_backend=sec["remote_state_backend"])
+        if self._plain_workspaces and backend_type != "http" and not _WORKSPACE_KEYS.intersection(metadata):
+            ws = stack if folder == name else f"{stack}-{name}".replace("/", "-")
+        else:
+            ws = workspace(self.atmos, stack, name, folder, backend_type, metadata, section, self.where)
+        section["workspace"] = ws
+
+        refs: list[Dependency] = []
+        templates = markers.templates and self.atmos.templates_enabled
+        if templates or markers.terraform:
+            self._resolve_deferred(sec, section, stack, name, chain, templates, refs)
+
+        settings, dependencies = sec["settings"], sec["dependencies"]
+        if dependencies or settings.get("depends_on") or own.get("depends_on"):
+            declared = self.dependency_reader.declared(
+                stack=stack,
+                dependencies=dependencies,
+                settings=settings,
+                component_depends_on=own.get("depends_on"),
+                own_vars=sec["vars"],
+                where=where,
+            )
+            for message in declared.warnings:
+                self.warn(message)
+        else:
+            declared = _NO_DEPENDENCIES
+        deps = [*declared.dependencies, *refs]
+        backend = sec["backend"]
+        remote_backend = sec["remote_state_backend"]
+        instance = StackInstance(
+            stack=stack,
+            component=name,
+            component_path=component_path,
+            stack_file=self.stack_file,
+            vars=dict(sec["vars"]),
+            settings=dict(settings),
+            env=dict(sec["env"]),
+            metadata=dict(metadata),
+            backend_type=backend_type,
+            backend=backend,
+            providers=dict(sec["providers"]),
+            workspace=ws,
+            dependencies=_unique(deps) if len(deps) > 1 else deps,
+            depends_on_files=list(declared.files),
+            depends_on_folders=list(declared.folders),
+            command=sec["command"],
+            remote_state_backend_type=sec["remote_state_backend_type"],
+            remote_state_backend=remote_backend if remote_backend is not backend else dict(backend),
+            inheritance=list(reversed(chain)),
+            imports=list(self.imports),
+        )
+        return ResolvedInstance(instance, declared.legacy)
+
+    def _backends(self, sec: dict[str, Any], name: str, own: dict[str, Any], folder: str, where: str) -> None:
+        """`backend` (the chosen type, with Atmos' key defaults) and `remote_state_backend`."""
+        backend_type = sec["backend_type"]
+        backend = backend_section(backend_type, sec["backends"], what="backend", where=where)
+        apply_backend_defaults(
+            backend_type,
+            backend,
+            component=name,
+            folder=folder,
+            metadata=sec["metadata"],
+            separator=self.atmos.workspace_prefix_separator,
+            global_backend=self.terraform.get("backend") or _EMPTY,
+            component_backend=own.get("backend") or _EMPTY,
+        )
+        # remote state: the backend (when of the same type) under `remote_state_backend`
+        remote_type = sec["remote_state_backend_type"]
+        remote_backends = sec["remote_backends"]
+        remote_own = (
+            backend_section(remote_type, remote_backends, what="remote_state_backend", where=where)
+            if remote_backends
+            else _EMPTY
+        )
+        sec["backend"] = backend
+        sec["remote_state_backend"] = merge(backend if remote_type == backend_type else _EMPTY, remote_own)
+
+    def _merged_sections(self, name: str, own: dict[str, Any], chain: tuple[str, ...]) -> dict[str, Any]:
+        """Every section of the instance, its layers merged in Atmos precedence."""
+        overrides = own.get("overrides") or _EMPTY
+        strategy = (
+            self._strategy(name, chain, own, overrides) if self._custom_strategy else self.atmos.list_merge_strategy
+        )
+        bases = self._bases_for(chain, strategy)
+        tf = self.terraform
+        backend_type = own.get("backend_type") or bases.backend_type or tf.get("backend_type") or ""
+        return {
+            "vars": merge_layers(strategy, self.global_vars, bases.vars, own.get("vars"), overrides.get("vars")),
+            "settings": merge_layers(
+                strategy, self.global_settings, bases.settings, own.get("settings"), overrides.get("settings")
+            ),
+            "env": merge_layers(strategy, self.global_env, bases.env, own.get("env"), overrides.get("env")),
+            "providers": merge_layers(
+                strategy, tf.get("providers"), bases.providers, own.get("providers"), overrides.get("providers")
+            ),
+            # stack-level allowed keys, then the bases' (not `inherits`/`type`), then its own
+            "metadata": merge_layers(strategy, self.global_metadata, bases.metadata, own.get("metadata")),
+            "dependencies": merge_layers(
+                strategy, self.global_dependencies, bases.dependencies, own.get("dependencies")
+            ),
+            "backend_type": backend_type,
+            "backends": merge_layers(strategy, tf.get("backend"), bases.backend, own.get("backend")),
+            "remote_state_backend_type": (
+                own.get("remote_state_backend_type")
+                or bases.remote_state_backend_type
+                or tf.get("remote_state_backend_type")
+                or backend_type
+            ),
+            "remote_backends": merge_layers(
+                strategy, tf.get("remote_state_backend"), bases.remote_state_backend, own.get("remote_state_backend")
+            ),
+            "command": (
+                overrides.get("command")
+                or own.get("command")
+                or bases.command
+                or tf.get("command")
+                or self.atmos.terraform_command
+            ),
+        }
+
+    def _resolve_env(self, sec: dict[str, Any], marked: set[str]) -> None:
+        """Replace `!env` markers: the `env` section from the process environment, others from the
+        instance's `env` section first (as Atmos), then the environment, then the default."""
+        every = ALL_SECTIONS in marked
+        if every or "env" in marked:
+            sec["env"] = self._environ_resolver.resolve(sec["env"], "env")
+        self._env_section = env = sec["env"]
+        lookup = self._env_resolver
+        lookup.rescope(env)
+        for key, section in _ENV_SECTIONS:
+            if every or section in marked:
+                sec[key] = lookup.resolve(sec[key], section)
+        for key in ("backend_type", "remote_state_backend_type", "command"):
+            if isinstance(sec[key], EnvFunction):
+                sec[key] = lookup.resolve(sec[key], key)
+
+    def _resolve_deferred(
+        self,
+        sec: dict[str, Any],
+        section: dict[str, Any],
+        stack: str,
+        name: str,
+        chain: tuple[str, ...],
+        templates: bool,
+        refs: list[Dependency],
+    ) -> None:
+        """Render templates, and turn `!terraform.*` in vars into references (elsewhere: an error)."""
+        marked = self.merged.markers.terraform
+        every = templates or ALL_SECTIONS in marked
+        resolver = self._deferred_resolver
+        resolver.configure(
+            self._template_renderer(section, stack, name) if templates else None,
+            self._terraform_ref(section, stack, name, refs),
+        )
+        tf_vars = self.merged.markers.terraform_vars
+        if every or ("*", ALL_SECTIONS) in tf_vars:
+            sec["vars"] = resolver.resolve(sec["vars"], "vars")
+        elif "vars" in marked:  # only the vars keys known to hold markers, for this component
+            by_owner = self._terraform_vars_by_owner
+            keys = by_owner.get("*", _NO_KEYS).union(
+                by_owner.get(name, _NO_KEYS), *(by_owner.get(base, _NO_KEYS) for base in chain)
+            )
+            original = vars_ = sec["vars"]
+            for key in original:
+                if key in keys:
+                    new = resolver.resolve(original[key], "vars", key)
+                    if new is not original[key]:
+                        if vars_ is original:
+                            vars_ = dict(original)
+                        vars_[key] = new
+            sec["vars"] = vars_
+        resolver.configure(resolver.template, self._terraform_refused(stack, name))
+        for key in ("settings", "env", "providers", "backend", "remote_state_backend", "dependencies"):
+            if every or key in marked:
+                sec[key] = resolver.resolve(sec[key], key)
+        if ALL_SECTIONS in marked or "metadata" in marked:
+            ValueResolver(terraform=resolver.terraform).resolve(sec["metadata"], "metadata")
+
+    # helpers
+    def _fast_stack_name(self, vars_: dict[str, Any]) -> str | None:
+        """The common case of `naming.stack_name`: string vars joined by `stacks.name_pattern`."""
+        if self._pattern_keys is None:
+            return None
+        parts = []
+        for key in self._pattern_keys:
+            value = vars_.get(key)
+            if type(value) is not str or not value:
+                return None
+            parts.append(value)
+        stack = "-".join(parts)
+        return stack if SAFE_STACK_NAME.match(stack) else None
+
+    def _strategy(self, name: str, chain: tuple[str, ...], own: dict[str, Any], overrides: dict[str, Any]) -> str:
+        """`settings.list_merge_strategy`, the most specific one set (Atmos `effectiveAtmosConfig`)."""
+        strategy = self.atmos.list_merge_strategy
+        layers = [self.global_settings, *((self.components.get(b) or _EMPTY).get("settings") for b in chain),
+                  own.get("settings"), overrides.get("settings")]
+        if not any(layer and "list_merge_strategy" in layer for layer in layers):
+            return strategy
+        for layer in layers:
+            value = (layer or {}).get("list_merge_strategy")
+            if value:
+                strategy = value
+        if strategy not in LIST_MERGE_STRATEGIES:
+            raise ConfigError(
+                f"{self._defined_in(name, 'settings', 'list_merge_strategy')}: component {name!r}: "
+                f"settings.list_merge_strategy {strategy!r} is not one of {', '.join(LIST_MERGE_STRATEGIES)}"
+            )
+        return strategy
+
+    def _component_path(self, name: str, folder: str) -> str:
+        path = self._paths.get(folder)
+        if path is None:
+            path = self._paths[folder] = self._check_component_path(name, folder)
+        return path
+
+    def _check_component_path(self, name: str, folder: str) -> str:
+        base = self.atmos.terraform_base_path
+        path = posixpath.normpath(posixpath.join(base, folder)) if folder else base
+        inside = path.startswith(base + "/") if base else not (path.startswith("../") or path == "..")
+        if folder.startswith("/") or not inside or path == base:
+            raise ConfigError(
+                f"{self._defined_in(name, 'metadata', 'component')}: component {name!r}: metadata.component "
+                f"{folder!r} is outside the components base path {base or '.'}/"
+            )
+        return path
+
+    def _environ_lookup(self, marker: EnvFunction) -> str:
+        return self.environ.get(marker.name, marker.default or "")
+
+    def _env_lookup(self, marker: EnvFunction) -> str:
+        """`!env` outside the env section: the instance's env section first, as Atmos does."""
+        env = self._env_section
+        if marker.name in env and not isinstance(env[marker.name], EnvFunction):
+            value = env[marker.name]
+            return "" if value is None else _go_string(value)
+        return self.environ.get(marker.name, marker.default or "")
+
+    def _template_renderer(self, section: dict[str, Any], stack: str, name: str) -> Callable[[str, str], str]:
+        def render_template(text: str, path: str) -> str:
+            try:
+                result = render(text, section)
+            except TemplateError as exc:
+                raise ConfigError(
+                    f"{self._origin(name, path)}: stack {stack!r} component {name!r}: {path}: {exc}"
+                ) from None
+            return result
+
+        return render_template
+
+    def _terraform_ref(
+        self, section: dict[str, Any], stack: str, name: str, refs: list[Dependency]
+    ) -> Callable[[TerraformFunction, str], TerraformOutputRef]:
+        def convert(marker: TerraformFunction, path: str) -> TerraformOutputRef:
+            args = marker.args
+            if "{{" in args:
+                try:
+                    args = render(args, section)
+                except TemplateError as exc:
+                    raise ConfigError(
+                        f"{marker.file}:{marker.line}: !{marker.function} in stack {stack!r} "
+                        f"component {name!r}: {exc}"
+                    ) from None
+            # The same marker (a catalog value) in the same stack is the same reference: build it once.
+            key = (id(marker), args, stack)
+            cached = self._refs.get(key)
+            if cached is not None and cached[0] is marker:
+                ref = cached[1]
+            else:
+                component, target_stack, output, out_path = parse_terraform_function(marker, args)
+                ref = TerraformOutputRef(
+                    parent=InstanceRef(target_stack or stack, component),
+                    output=output,
+                    path=out_path,
+                    function=marker.function,  # type: ignore[arg-type]
+                    source_file=marker.file,
+                )
+                self._refs[key] = (marker, ref)
+            dep_key = (ref.parent, path)
+            dependency = self._ref_dependencies.get(dep_key)
+            if dependency is None:
+                dependency = self._ref_dependencies[dep_key] = Dependency(ref.parent, "terraform.output", entry=path)
+            refs.append(dependency)
+            return ref
+
+        return convert
+
+    def _terraform_refused(self, stack: str, name: str) -> Callable[[TerraformFunction, str], Any]:
+        def refuse(marker: TerraformFunction, path: str) -> Any:
+            raise ConfigError(
+                f"{marker.file}:{marker.line}: stack {stack!r} component {name!r}: {path}: "
+                f"!{marker.function} is only supported in vars"
+            )
+
+        return refuse
+
+    def _defined_in(self, name: str, *keys: str) -> str:
+        found = self.definer(self.stack_file, ("components", "terraform", name, *keys))
+        if found is None and keys:
+            found = self.definer(self.stack_file, ("components", "terraform", name))
+        return found or self.where
+
+    def _origin(self, name: str, path: str) -> str:
+        section, _, rest = path.partition(".")
+        key = rest.split(".")[0].split("[")[0]
+        for keys in (
+            ("components", "terraform", name, "overrides", section, key),
+            ("components", "terraform", name, section, key),
+            ("terraform", section, key),
+            (section, key),
+        ):
+            found = self.definer(self.stack_file, keys)
+            if found:
+                return found
+        return self.where
+
+
+def _go_string(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _unique(dependencies: list[Dependency]) -> list[Dependency]:
+    """Each (parent, via) once, first declaration kept."""
+    seen: set[tuple[str, str, str]] = set()
+    out = []
+    for dep in dependencies:
+        key = (dep.parent.stack, dep.parent.component, dep.via)
+        if key not in seen:
+            seen.add(key)
+            out.append(dep)
+    return out

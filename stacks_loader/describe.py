@@ -1,0 +1,123 @@
+"""JSON-ready views of a `StackSet` and its graph (shaped like `atmos describe …`), and diagrams."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from stackflow.errors import ConfigError
+
+from .graph import DependencyGraph
+from .model import ExecRef, InstanceRef, StackInstance, TerraformOutputRef
+from .resolve import StackSet
+
+
+def describe_stacks(stackset: StackSet) -> dict[str, Any]:
+    """`{stack: {"components": {"terraform": {component: {...}}}}}`, sorted by stack and component."""
+    out: dict[str, Any] = {}
+    for ref in sorted(stackset.instances):
+        inst = stackset.instances[ref]
+        stack = out.setdefault(inst.stack, {"components": {"terraform": {}}})
+        stack["components"]["terraform"][inst.component] = describe_instance(inst, stackset)
+    return out
+
+
+def describe_component(
+    stackset: StackSet, component: str, stack: str, provenance: bool = False
+) -> dict[str, Any]:
+    """One instance as `atmos describe component` shows it; with `provenance`, where each
+    top-level key of vars/settings/env was set (`{"vars.region": "stacks/mixins/….yaml"}`)."""
+    ref = InstanceRef(stack, component)
+    inst = stackset.instances.get(ref)
+    if inst is None:
+        stacks = {r.stack for r in stackset.instances}
+        why = f"no stack {stack!r}" if stack not in stacks else f"stack {stack!r} has no component {component!r}"
+        raise ConfigError(f"describe component {component!r} -s {stack!r}: {why}")
+    doc = describe_instance(inst, stackset)
+    if provenance:
+        doc["provenance"] = stackset.provenance(ref)
+    return doc
+
+
+def describe_instance(inst: StackInstance, stackset: StackSet | None = None) -> dict[str, Any]:
+    folder = inst.component_path
+    if stackset is not None:
+        base = stackset.atmos.terraform_base_path
+        folder = inst.component_path[len(base) + 1 :] if base else inst.component_path
+    return {
+        "atmos_component": inst.component,
+        "atmos_stack": inst.stack,
+        "atmos_stack_file": inst.stack_file,
+        "stack": inst.stack,
+        "component": folder,
+        "component_path": inst.component_path,
+        "workspace": inst.workspace,
+        "command": inst.command,
+        "metadata": jsonable(inst.metadata),
+        "vars": jsonable(inst.vars),
+        "settings": jsonable(inst.settings),
+        "env": jsonable(inst.env),
+        "providers": jsonable(inst.providers),
+        "backend_type": inst.backend_type,
+        "backend": jsonable(inst.backend),
+        "remote_state_backend_type": inst.remote_state_backend_type,
+        "remote_state_backend": jsonable(inst.remote_state_backend),
+        "inheritance": list(inst.inheritance),
+        "imports": list(inst.imports),
+        "dependencies": [
+            {"stack": d.parent.stack, "component": d.parent.component, "via": d.via, "entry": d.entry}
+            for d in inst.dependencies
+        ],
+        "depends_on_files": list(inst.depends_on_files),
+        "depends_on_folders": list(inst.depends_on_folders),
+        "enabled": inst.enabled,
+        "abstract": inst.abstract,
+        "locked": inst.locked,
+    }
+
+
+def describe_graph(graph: DependencyGraph, stackset: StackSet) -> dict[str, Any]:
+    nodes = []
+    for ref in graph.nodes:
+        inst = stackset.instances.get(ref)
+        nodes.append(
+            {
+                "stack": ref.stack,
+                "component": ref.component,
+                "component_path": inst.component_path if inst else "",
+                "workspace": inst.workspace if inst else "",
+            }
+        )
+    edges = [
+        {"from": {"stack": a.stack, "component": a.component}, "to": {"stack": b.stack, "component": b.component}}
+        for a, b in sorted(graph.digraph.edges)
+    ]
+    return {"nodes": nodes, "edges": edges}
+
+
+def graph_mermaid(graph: DependencyGraph) -> str:
+    ids = {ref: f"n{i}" for i, ref in enumerate(graph.nodes)}
+    lines = ["graph LR"]
+    lines += [f'  {ids[ref]}["{ref}"]' for ref in graph.nodes]
+    lines += [f"  {ids[a]} --> {ids[b]}" for a, b in sorted(graph.digraph.edges)]
+    return "\n".join(lines)
+
+
+def graph_dot(graph: DependencyGraph) -> str:
+    lines = ["digraph stackflow {", "  rankdir=LR;"]
+    lines += [f'  "{ref}";' for ref in graph.nodes]
+    lines += [f'  "{a}" -> "{b}";' for a, b in sorted(graph.digraph.edges)]
+    lines.append("}")
+    return "\n".join(lines)
+
+
+def jsonable(value: Any) -> Any:
+    """Deferred values become their YAML-function text (`!terraform.output vpc plat-dev vpc_id`)."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, (TerraformOutputRef, ExecRef)):
+        return str(value)
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)

@@ -1,0 +1,402 @@
+"""Reading manifests: each file parsed once with `yaml.CSafeLoader` and cached.
+
+Scalars are typed as Go's yaml.v3 types them for Atmos (`yes`/`on`/`no` and dates stay strings,
+`1e3` is a number), duplicate keys are errors, and the YAML functions become markers
+(`EnvFunction`, `TerraformFunction`) or are refused with the file and line.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+import re
+from functools import lru_cache
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from stackflow.errors import ConfigError
+
+from .model import ExecRef
+from .source import SourceTree, normalize_relpath
+from .templates import TemplateError, render
+from .yaml_functions import (
+    EnvFunction,
+    FunctionArgsError,
+    TerraformFunction,
+    parse_env_args,
+    parse_output_expression,
+    parse_terraform_args,
+    tokenize,
+    unquote,
+)
+
+
+
+def _implicit_resolvers() -> dict[Any, list[tuple[str, re.Pattern[str]]]]:
+    table: dict[Any, list[tuple[str, re.Pattern[str]]]] = {}
+
+    def add(tag: str, pattern: str, first: list[str]) -> None:
+        regexp = re.compile(pattern, re.X)
+        for ch in first:
+            table.setdefault(ch, []).append(("tag:yaml.org,2002:" + tag, regexp))
+
+    add("bool", r"^(?:true|True|TRUE|false|False|FALSE)$", list("tTfF"))
+    add(
+        "int",
+        r"^(?:[-+]?(?:0|[1-9][0-9_]*)|[-+]?0[0-7_]+|[-+]?0x[0-9a-fA-F_]+|[-+]?0o[0-7_]+|[-+]?0b[01_]+)$",
+        list("-+0123456789"),
+    )
+    add(
+        "float",
+        r"""^(?:[-+]?(?:\.[0-9]+|[0-9][0-9_]*(?:\.[0-9_]*)?)(?:[eE][-+]?[0-9]+)?
+               |[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$""",
+        list("-+0123456789."),
+    )
+    add("null", r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""])
+    add("merge", r"^(?:<<)$", ["<"])
+    return table
+
+
+class _Loader(yaml.CSafeLoader):
+    """CSafeLoader with yaml.v3 scalar typing, duplicate-key errors and Atmos YAML functions.
+
+    Documents are built depth first so the key path is known when a YAML function is met: the
+    manifest records which sections hold markers, and instances walk only those.
+    """
+
+    yaml_implicit_resolvers = _implicit_resolvers()
+    reader: "ManifestReader"
+    file: str
+    markers: "Markers"
+    path: list[Any]
+
+    def construct_document(self, node: yaml.Node) -> Any:
+        self.deep_construct = True
+        return super().construct_document(node)
+
+    def construct_mapping(self, node: yaml.Node, deep: bool = False) -> dict[Any, Any]:
+        if not isinstance(node, yaml.MappingNode):
+            raise yaml.constructor.ConstructorError(
+                None, None, f"expected a mapping, found {node.id}", node.start_mark
+            )
+        self.flatten_mapping(node)
+        mapping: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            try:
+                seen = key in mapping
+            except TypeError:
+                raise yaml.constructor.ConstructorError(
+                    None, None, "found an unhashable key", key_node.start_mark
+                ) from None
+            if seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark
+                )
+            self.path.append(key)
+            mapping[key] = self.construct_object(value_node, deep=deep)
+            self.path.pop()
+        return mapping
+
+
+def _function(loader: _Loader, suffix: str, node: yaml.Node) -> Any:
+    tag = "!" + suffix
+    line = node.start_mark.line + 1
+    where = f"{loader.file}:{line}"
+    if not isinstance(node, yaml.ScalarNode):
+        raise ConfigError(f"{where}: {tag} takes a string argument, not a {node.id}")
+    args = str(node.value).strip()
+    reader = loader.reader
+    try:
+        if suffix == "env":
+            name, default = parse_env_args(args)
+            loader.markers.env.add(section_of(loader.path))
+            return EnvFunction(name, default, loader.file, line)
+        if suffix in ("terraform.output", "terraform.state"):
+            if "{{" not in args:  # templated stacks are checked once rendered, per instance
+                _, _, expression = parse_terraform_args(args)
+                parse_output_expression(expression)
+            loader.markers.add_terraform(loader.path)
+            return TerraformFunction(suffix, args, loader.file, line)
+        if suffix in ("include", "include.raw"):
+            return reader.include(args, loader, line, raw=suffix == "include.raw")
+    except FunctionArgsError as exc:
+        raise ConfigError(f"{where}: {tag}: {exc}") from None
+    if suffix == "exec":
+        if not reader.allow_exec:
+            raise ConfigError(
+                f"{where}: !exec is refused: the loader never runs commands "
+                "(load with allow_exec=True to keep it as a deferred ExecRef for the shell layer)"
+            )
+        if not args:
+            raise ConfigError(f"{where}: !exec needs a command")
+        return ExecRef(args, loader.file)
+    if suffix in ("store", "store.get"):
+        raise ConfigError(f"{where}: {tag} is not supported: stackflow has no store backends")
+    raise ConfigError(
+        f"{where}: YAML function {tag} is not supported "
+        "(supported: !env, !include, !include.raw, !terraform.output, !terraform.state)"
+    )
+
+
+_Loader.add_multi_constructor("!", _function)
+
+
+ALL_SECTIONS = "*"  # markers may be anywhere (e.g. behind a YAML alias)
+
+
+def section_of(path: list[Any]) -> str:
+    """The component section a manifest key path feeds: `terraform.backend.s3.bucket` → `backend`."""
+    if not path:
+        return ALL_SECTIONS
+    head = path[0]
+    if head == "terraform":
+        rest = path[1:]
+    elif head == "components":
+        if len(path) < 4 or path[1] != "terraform":
+            return "other"
+        rest = path[3:]
+    else:
+        rest = path
+    if rest and rest[0] == "overrides":
+        rest = rest[1:]
+    return str(rest[0]) if rest else ALL_SECTIONS
+
+
+def vars_key_of(path: list[Any]) -> tuple[str, Any] | None:
+    """(component or `*` for every component, top-level vars key) that a key path sets."""
+    if len(path) >= 2 and path[0] == "vars":
+        return "*", path[1]
+    if len(path) >= 3 and path[0] in ("terraform", "overrides") and path[1] == "vars":
+        return "*", path[2]
+    if len(path) >= 4 and path[0] == "terraform" and path[1] == "overrides" and path[2] == "vars":
+        return "*", path[3]
+    if len(path) >= 5 and path[0] == "components" and path[1] == "terraform" and path[3] == "vars":
+        return str(path[2]), path[4]
+    if len(path) >= 6 and path[0] == "components" and path[3] == "overrides" and path[4] == "vars":
+        return str(path[2]), path[5]
+    return None
+
+
+@dataclass
+class Markers:
+    """Sections (`vars`, `backend`, …) holding `!env` / `!terraform.*` markers, and templates.
+
+    For `!terraform.*` in vars, also which top-level vars keys of which components (`*`: any).
+    """
+
+    env: set[str] = field(default_factory=set)
+    terraform: set[str] = field(default_factory=set)
+    terraform_vars: set[tuple[str, Any]] = field(default_factory=set)
+    templates: bool = False
+
+    def add_terraform(self, path: list[Any]) -> None:
+        section = section_of(path)
+        self.terraform.add(section)
+        if section == "vars":
+            key = vars_key_of(path)
+            self.terraform_vars.add(key if key is not None else ("*", ALL_SECTIONS))
+
+    def update(self, other: "Markers", where: list[Any] | None = None) -> None:
+        """Add `other`'s markers, or, when it was included at key path `where`, mark that place."""
+        if where is None:
+            self.env |= other.env
+            self.terraform |= other.terraform
+            self.terraform_vars |= other.terraform_vars
+        else:
+            if other.env:
+                self.env.add(section_of(where))
+            if other.terraform:
+                self.add_terraform(where)
+        self.templates = self.templates or other.templates
+
+
+@dataclass
+class Manifest:
+    """One parsed file: its data and which deferred things it contains."""
+
+    path: str  # repo-relative
+    data: Any
+    markers: Markers
+
+
+class ManifestReader:
+    """Parses repo files once (per import context) and caches them."""
+
+    def __init__(
+        self,
+        tree: SourceTree,
+        environ: Mapping[str, str],
+        *,
+        base_path: str = "",
+        allow_exec: bool = False,
+    ) -> None:
+        self.tree = tree
+        self.environ = environ
+        self.base_path = base_path
+        self.allow_exec = allow_exec
+        self._cache: dict[tuple[str, str], Manifest] = {}
+        self.parsed_files = 0  # distinct parses, for tests and benchmarks
+        self._including: list[str] = []
+
+    def read(
+        self, path: str, context: Mapping[str, Any] | None = None, *, keep_missing: bool = False
+    ) -> Manifest:
+        """Parse `path` (repo-relative); with an import `context`, render its `{{ .x }}` first.
+
+        `FileNotFoundError` if the file does not exist.
+        """
+        key = (path, (_context_key(context) + ("?" if keep_missing else "")) if context else "")
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        raw = self.tree.read_bytes(path)
+        source: bytes | str = raw
+        if context:
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise ConfigError(f"{path}: not UTF-8 text ({exc.reason})") from None
+            if "{{" in text:
+                try:
+                    text = render(text, context, scalar=self._context_scalar, keep_missing=keep_missing)
+                except TemplateError as exc:
+                    raise ConfigError(f"{path}: {exc} (import context: {sorted(context)})") from None
+            source = text
+            has_templates = "{{" in text
+        else:
+            has_templates = b"{{" in raw
+        data, markers = self._parse(path, source)
+        self.parsed_files += 1
+        markers.templates = markers.templates or has_templates
+        if (markers.env or markers.terraform) and (b"&" in raw or b"<<" in raw):
+            # anchors and aliases share one marker between key paths: look everywhere
+            markers.env = {ALL_SECTIONS} if markers.env else set()
+            markers.terraform = {ALL_SECTIONS} if markers.terraform else set()
+        manifest = Manifest(path, data, markers)
+        self._cache[key] = manifest
+        return manifest
+
+    def _parse(self, path: str, source: bytes | str) -> tuple[Any, Markers]:
+        loader = _Loader(source)
+        loader.reader = self
+        loader.file = path
+        loader.markers = Markers()
+        loader.path = []
+        try:
+            return loader.get_single_data(), loader.markers
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            line = f":{mark.line + 1}" if mark is not None else ""
+            problem = " ".join(str(p) for p in (exc.context, exc.problem) if p)
+            raise ConfigError(f"{path}{line}: invalid YAML: {problem}") from None
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path}: invalid YAML: {exc}") from None
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{path}: not UTF-8 text ({exc.reason})") from None
+        finally:
+            loader.dispose()
+
+    def _context_scalar(self, value: Any) -> Any:
+        if isinstance(value, EnvFunction):
+            return self.environ.get(value.name, value.default or "")
+        return value
+
+    # `!include`
+    def include(self, args: str, loader: _Loader, line: int, *, raw: bool) -> Any:
+        manifest = loader.file
+        where = f"{manifest}:{line}"
+        tokens = tokenize(args)
+        if not tokens:
+            raise ConfigError(f"{where}: !include needs a path")
+        target = unquote(tokens[0].value)
+        query = unquote(args[tokens[1].offset :]) if len(tokens) > 1 else ""
+        if "://" in target or "::" in target:
+            raise ConfigError(f"{where}: !include {target!r}: remote includes are not supported")
+        path = self._include_path(target, manifest, where)
+        if path in self._including:
+            chain = " → ".join([*self._including, path])
+            raise ConfigError(f"{where}: !include cycle: {chain}")
+        try:
+            content = self.tree.read_bytes(path)
+        except FileNotFoundError:
+            raise ConfigError(f"{where}: !include {target!r}: file {path} not found") from None
+        self._including.append(path)
+        try:
+            value = self._include_value(path, content, raw, where, loader)
+        finally:
+            self._including.pop()
+        if query:
+            value = _query(value, query, where)
+        return value
+
+    def _include_path(self, target: str, manifest: str, where: str) -> str:
+        try:
+            if target.startswith(("./", "../")):
+                return normalize_relpath(posixpath.join(posixpath.dirname(manifest), target))
+            candidate = normalize_relpath(posixpath.join(self.base_path, target))
+            if self.base_path and not self.tree.is_file(candidate) and self.tree.is_file(target):
+                return normalize_relpath(target)
+            return candidate
+        except ConfigError as exc:
+            raise ConfigError(f"{where}: !include: {exc}") from None
+
+    def _include_value(self, path: str, content: bytes, raw: bool, where: str, loader: _Loader) -> Any:
+        ext = posixpath.splitext(path)[1].lower()
+        if b"{{" in content:  # rendered with the instance, like the rest of its manifest
+            loader.markers.templates = True
+        if raw or ext not in (".yaml", ".yml", ".json", ".hcl", ".tf", ".tfvars"):
+            try:
+                return content.decode("utf-8")
+            except UnicodeDecodeError:
+                raise ConfigError(f"{where}: !include {path}: not UTF-8 text") from None
+        if ext in (".yaml", ".yml"):
+            included = self.read(path)
+            loader.markers.update(included.markers, list(loader.path))
+            return included.data
+        if ext == ".json":
+            try:
+                return json.loads(content)
+            except ValueError as exc:
+                raise ConfigError(f"{where}: !include {path}: invalid JSON: {exc}") from None
+        try:
+            import hcl2
+
+            return hcl2.loads(content.decode("utf-8"))
+        except Exception as exc:  # python-hcl2 raises lark errors of many kinds
+            raise ConfigError(f"{where}: !include {path}: invalid HCL: {exc}") from None
+
+
+def _context_key(context: Mapping[str, Any] | None) -> str:
+    return json.dumps(context or {}, sort_keys=True, default=str)
+
+
+def _query(value: Any, query: str, where: str) -> Any:
+    """The simple `.a.b[0]` subset of yq for `!include path query`."""
+    if not re.fullmatch(r"(?:\.[A-Za-z_][\w-]*|\[\d+\]|\.)+", query):
+        raise ConfigError(f"{where}: !include query {query!r} is not supported (only .key and [index])")
+    for step in re.findall(r"\.([A-Za-z_][\w-]*)|\[(\d+)\]", query):
+        key, index = step
+        try:
+            value = value[key] if key else value[int(index)]
+        except (KeyError, IndexError, TypeError):
+            raise ConfigError(f"{where}: !include query {query!r} matches nothing") from None
+    return value
+
+
+def parse_terraform_function(function: TerraformFunction, args: str) -> tuple[str, str | None, str, str]:
+    """(component, stack or None, output, path) from a `!terraform.*` marker's rendered args."""
+    try:
+        return _terraform_args(args)
+    except FunctionArgsError as exc:
+        raise ConfigError(f"{function.file}:{function.line}: !{function.function}: {exc}") from None
+
+
+@lru_cache(maxsize=8192)
+def _terraform_args(args: str) -> tuple[str, str | None, str, str]:
+    component, stack, expression = parse_terraform_args(args)
+    output, path = parse_output_expression(expression)
+    return component, stack, output, path

@@ -1,0 +1,256 @@
+"""Load an Atmos-style repository: every stack instance resolved, and their dependency graph.
+
+    stackset = load_stacks(Path("examples/acme"), environ={})
+    graph = stackset.graph()      # validated: unknown parents and cycles are ConfigErrors
+
+Each instance has its own top-level `vars`/`settings`/… dicts; values nested deeper may be shared
+with other instances (merging never copies what it does not change): treat them as read-only,
+as `deferred.fill_deferred` does by returning copies.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import posixpath
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import networkx as nx
+
+from stackflow.errors import ConfigError
+
+from .atmos_config import AtmosConfig, load_atmos_config
+from .components import ResolvedInstance, StackResolver
+from .dependencies import LEGACY_CONTEXT, DependencyReader, LegacyMatch
+from .globs import compile_glob
+from .graph import DependencyGraph
+from .imports import StackImporter, Visit
+from .manifests import ManifestReader
+from .model import Dependency, InstanceRef, StackInstance
+from .naming import context_from_vars
+from .provenance import PROVENANCE_SECTIONS, find_definer, instance_provenance
+from .source import SourceTree, as_source_tree
+
+_STACK_EXTENSIONS = (".yaml", ".yml", ".yaml.tmpl", ".yml.tmpl")
+
+
+@dataclass
+class StackSet:
+    """Every instance of every stack (abstract and disabled included), and what was noticed."""
+
+    instances: dict[InstanceRef, StackInstance]
+    atmos: AtmosConfig
+    warnings: list[str] = field(default_factory=list)
+    _importer: StackImporter | None = field(default=None, repr=False, compare=False)
+    _visits: dict[str, list[Visit]] = field(default_factory=dict, repr=False, compare=False)
+
+    def deployable(self) -> dict[InstanceRef, StackInstance]:
+        return {ref: inst for ref, inst in self.instances.items() if inst.deployable}
+
+    def graph(self) -> DependencyGraph:
+        """The graph of deployable instances, validated.
+
+        An edge to a disabled instance is dropped (with a warning); one to an unknown or abstract
+        instance is a `ConfigError`; a cycle is a `CycleError`.
+        """
+        deployable = self.deployable()
+        digraph = nx.DiGraph()
+        digraph.add_nodes_from(sorted(deployable))
+        for ref in sorted(deployable):
+            inst = deployable[ref]
+            for dep in inst.dependencies:
+                parent = self.instances.get(dep.parent)
+                if parent is None or parent.abstract:
+                    raise ConfigError(self._bad_parent(inst, dep, parent))
+                if not parent.enabled:
+                    self._warn(
+                        f"{self.atmos.stacks_path(inst.stack_file)}: {inst.ref} depends on {dep.parent} "
+                        f"({dep.entry or dep.via}), which is disabled; the edge is dropped"
+                    )
+                    continue
+                digraph.add_edge(dep.parent, ref)
+        graph = DependencyGraph(digraph)
+        graph.check_acyclic()
+        return graph
+
+    def visits(self, stack_file: str) -> list[Visit]:
+        """The manifests merged into the stack manifest `stack_file`, in merge order."""
+        if stack_file not in self._visits:
+            if self._importer is None:
+                return []
+            self._visits[stack_file] = self._importer.visits(stack_file)
+        return self._visits[stack_file]
+
+    def provenance(self, ref: InstanceRef) -> dict[str, str]:
+        """For each top-level key of vars/settings/env: the manifest (repo-relative) that set it."""
+        inst = self.instances[ref]
+        sections = {name: getattr(inst, name) for name in PROVENANCE_SECTIONS}
+        return instance_provenance(
+            self.visits(inst.stack_file),
+            inst.component,
+            inst.inheritance,
+            sections,
+            self.atmos.stacks_path,
+            self.atmos.config_file,
+            self.atmos.env,
+        )
+
+    def _warn(self, message: str) -> None:
+        if message not in self.warnings:
+            self.warnings.append(message)
+
+    def _bad_parent(self, inst: StackInstance, dep: Dependency, parent: StackInstance | None) -> str:
+        where = f"{self.atmos.stacks_path(inst.stack_file)}: stack {inst.stack!r} component {inst.component!r}"
+        entry = dep.entry or dep.via
+        if parent is not None:
+            return f"{where}: {entry} depends on {dep.parent}, which is abstract (metadata.type: abstract)"
+        stacks = {r.stack for r in self.instances}
+        if dep.parent.stack not in stacks:
+            why = f"there is no stack {dep.parent.stack!r}"
+        else:
+            why = f"stack {dep.parent.stack!r} has no component {dep.parent.component!r}"
+        return f"{where}: {entry} depends on {dep.parent}, but {why}"
+
+
+def load_stacks(
+    tree: SourceTree | str | os.PathLike[str],
+    environ: Mapping[str, str] = {},  # noqa: B006 (read only)
+    *,
+    allow_exec: bool = False,
+) -> StackSet:
+    """Resolve every stack of the repository `tree` (a `SourceTree` or a folder path).
+
+    `environ` stands in for the process environment (`ATMOS_*`, `!env`); nothing is read from
+    `os.environ`, nothing is run, nothing is written.
+    """
+    # Loading allocates millions of small objects and frees almost none: the cyclic GC would
+    # rescan them again and again (a third of the time) while finding nothing to collect.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _load(as_source_tree(tree), environ, allow_exec)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+
+def _load(tree: SourceTree, environ: Mapping[str, str], allow_exec: bool) -> StackSet:
+    atmos = load_atmos_config(tree, environ)
+    warnings: list[str] = []
+    seen: set[str] = set()
+
+    def warn(message: str) -> None:
+        if message not in seen:
+            seen.add(message)
+            warnings.append(message)
+
+    prefix = f"{atmos.stacks_base_path}/" if atmos.stacks_base_path else ""
+    stack_files = {path[len(prefix) :] for path in tree.walk_files(atmos.stacks_base_path)}
+    if not stack_files:
+        raise ConfigError(f"{atmos.config_file}: stacks.base_path {atmos.stacks_base_path or '.'}/ has no files")
+    manifests = stack_manifests(stack_files, atmos)
+    reader = ManifestReader(tree, environ, base_path=atmos.base_path, allow_exec=allow_exec)
+    importer = StackImporter(reader, atmos, stack_files, warn)
+    stackset = StackSet({}, atmos, warnings, importer)
+    folders: dict[str, bool] = {}
+
+    def definer(stack_file: str, keys: tuple[Any, ...]) -> str | None:
+        found = find_definer(stackset.visits(stack_file), keys)
+        return atmos.stacks_path(found.path) if found else None
+
+    def folder_exists(path: str) -> bool:
+        exists = folders.get(path)
+        if exists is None:
+            exists = folders[path] = tree.is_dir(path)
+            if not exists:
+                warn(f"component folder {path} does not exist")
+        return exists
+
+    dependency_reader = DependencyReader()
+    clean_values: dict[tuple[int, int], Any] = {}
+    owners: dict[str, str] = {}
+    pending: list[tuple[StackInstance, list[LegacyMatch]]] = []
+    for manifest in manifests:
+        resolver = StackResolver(
+            importer.merged(manifest),
+            atmos,
+            environ,
+            warn=warn,
+            definer=definer,
+            folder_exists=folder_exists,
+            dependency_reader=dependency_reader,
+            clean_values=clean_values,
+        )
+        resolved: list[ResolvedInstance] = resolver.resolve()
+        for item in resolved:
+            inst = item.instance
+            owner = owners.setdefault(inst.stack, manifest)
+            if owner != manifest:
+                raise ConfigError(
+                    f"stack {inst.stack!r} is produced by two manifests: {atmos.stacks_path(owner)} "
+                    f"and {atmos.stacks_path(manifest)}"
+                )
+            stackset.instances[inst.ref] = inst
+            if item.legacy:
+                pending.append((inst, item.legacy))
+    if pending:
+        _match_legacy(stackset.instances, pending, atmos)
+    return stackset
+
+
+def stack_manifests(stack_files: set[str], atmos: AtmosConfig) -> list[str]:
+    """Top-level stack manifests: `stacks.included_paths` minus `stacks.excluded_paths`."""
+    included: set[str] = set()
+    for pattern in atmos.included_paths:
+        patterns = [pattern]
+        if not posixpath.splitext(pattern.rsplit("/", 1)[-1])[1]:
+            patterns = [pattern + ext for ext in _STACK_EXTENSIONS]
+        for candidate in patterns:
+            regex = compile_glob(candidate[2:] if candidate.startswith("./") else candidate)
+            included.update(f for f in stack_files if regex.match(f))
+    excluded = [compile_glob(p[2:] if p.startswith("./") else p) for p in atmos.excluded_paths]
+    chosen = sorted(f for f in included if f.endswith(_STACK_EXTENSIONS) and not any(r.match(f) for r in excluded))
+    if not chosen:
+        raise ConfigError(
+            f"{atmos.config_file}: no stack manifests in {atmos.stacks_base_path or '.'}/ match "
+            f"stacks.included_paths {list(atmos.included_paths)} (minus excluded_paths)"
+        )
+    return chosen
+
+
+def _match_legacy(
+    instances: dict[InstanceRef, StackInstance],
+    pending: list[tuple[StackInstance, list[LegacyMatch]]],
+    atmos: AtmosConfig,
+) -> None:
+    """Resolve `settings.depends_on` entries with context fields against every instance's vars."""
+    by_component: dict[str, list[tuple[StackInstance, dict[str, str]]]] = {}
+    for inst in instances.values():
+        by_component.setdefault(inst.component, []).append((inst, context_from_vars(inst.vars)))
+    for inst, matches in pending:
+        for match in matches:
+            wanted = dict(match.context)
+            found = [
+                candidate
+                for candidate, context in by_component.get(match.component, [])
+                if all(context.get(key, "") == value for key, value in wanted.items())
+            ]
+            if not found:
+                inst.dependencies.append(
+                    Dependency(InstanceRef(_guess_stack(wanted, atmos), match.component), "settings.depends_on",
+                               entry=match.entry)
+                )
+            for candidate in sorted(found, key=lambda c: c.ref):
+                dep = Dependency(candidate.ref, "settings.depends_on", entry=match.entry)
+                if dep not in inst.dependencies:
+                    inst.dependencies.append(dep)
+
+
+def _guess_stack(context: dict[str, str], atmos: AtmosConfig) -> str:
+    if atmos.name_pattern:
+        parts = [context.get(token[1:-1], "") for token in atmos.name_pattern.split("-")]
+    else:
+        parts = [context.get(key, "") for key in LEGACY_CONTEXT]
+    return "-".join(p for p in parts if p) or "?"

@@ -1,0 +1,112 @@
+"""atmos.yaml: base paths, which manifests are stacks, environment overrides."""
+
+from __future__ import annotations
+
+import pytest
+
+from stackflow.errors import ConfigError
+from stackflow.stacks_loader.model import InstanceRef
+from stackflow.stacks_loader.resolve import load_stacks
+
+from .repos import ctx, load_repo, write_repo
+
+
+def test_included_and_excluded_paths_choose_the_top_level_manifests(tmp_path):
+    stacks = load_repo(tmp_path, {
+        "atmos.yaml": """
+            stacks:
+              base_path: stacks
+              included_paths: ["orgs/**/*"]
+              excluded_paths: ["**/_defaults.yaml", "orgs/**/skip-*"]
+              name_pattern: "{tenant}-{environment}-{stage}"
+        """,
+        "stacks/orgs/_defaults.yaml": ctx("components: {terraform: {never: {}}}\n", stage="defaults"),
+        "stacks/orgs/plat/dev.yaml": ctx("components: {terraform: {vpc: {}}}\n"),
+        "stacks/orgs/plat/skip-me.yaml": ctx("components: {terraform: {vpc: {}}}\n", stage="skip"),
+        "stacks/catalog/vpc.yaml": ctx("components: {terraform: {vpc: {}}}\n", stage="catalog"),
+    })
+    assert set(stacks.instances) == {InstanceRef("plat-ue1-dev", "vpc")}
+
+
+def test_base_paths_are_read_from_atmos_yaml(tmp_path):
+    stacks = load_repo(tmp_path, {
+        "atmos.yaml": """
+            base_path: infra
+            components: {terraform: {base_path: tf}}
+            stacks: {base_path: config, included_paths: ["*.yaml"], name_pattern: "{stage}"}
+        """,
+        "infra/config/dev.yaml": "vars: {stage: dev}\ncomponents: {terraform: {vpc: {}}}\n",
+    })
+    inst = stacks.instances[InstanceRef("dev", "vpc")]
+    assert inst.component_path == "infra/tf/vpc" and inst.stack_file == "dev.yaml"
+    assert stacks.atmos.stacks_base_path == "infra/config"
+
+
+def test_atmos_base_path_from_environ_overrides_the_file(tmp_path):
+    root = write_repo(tmp_path, {
+        "atmos.yaml": """
+            base_path: wrong
+            components: {terraform: {base_path: components/terraform}}
+            stacks: {base_path: stacks, included_paths: ["*.yaml"], name_pattern: "{stage}"}
+        """,
+        "right/stacks/dev.yaml": "vars: {stage: dev}\ncomponents: {terraform: {vpc: {}}}\n",
+    })
+    stacks = load_stacks(root, {"ATMOS_BASE_PATH": "right"})
+    assert stacks.instances[InstanceRef("dev", "vpc")].component_path == "right/components/terraform/vpc"
+
+
+def test_atmos_cli_config_path_from_environ_locates_atmos_yaml(tmp_path):
+    root = write_repo(tmp_path, {
+        "config/atmos.yaml": """
+            base_path: ..
+            stacks: {base_path: stacks, included_paths: ["*.yaml"], name_pattern: "{stage}"}
+        """,
+        "stacks/dev.yaml": "vars: {stage: dev}\ncomponents: {terraform: {vpc: {}}}\n",
+    }, atmos=None)
+    stacks = load_stacks(root, {"ATMOS_CLI_CONFIG_PATH": "config"})
+    assert stacks.atmos.config_file == "config/atmos.yaml"
+    assert InstanceRef("dev", "vpc") in stacks.instances
+
+
+def test_atmos_yaml_reads_env_functions_from_the_given_environ(tmp_path):
+    root = write_repo(tmp_path, {
+        "atmos.yaml": """
+            stacks:
+              base_path: !env STACKS_DIR stacks
+              included_paths: ["*.yaml"]
+              name_pattern: "{stage}"
+        """,
+        "elsewhere/dev.yaml": "vars: {stage: dev}\ncomponents: {terraform: {vpc: {}}}\n",
+    }, atmos=None)
+    assert InstanceRef("dev", "vpc") in load_stacks(root, {"STACKS_DIR": "elsewhere"}).instances
+
+
+def test_auto_generate_backend_file_and_workspaces_enabled_are_read(tmp_path):
+    stacks = load_repo(tmp_path, {
+        "atmos.yaml": """
+            components:
+              terraform:
+                auto_generate_backend_file: true
+                workspaces_enabled: false
+            stacks: {included_paths: ["*.yaml"], name_pattern: "{stage}"}
+        """,
+        "stacks/dev.yaml": "vars: {stage: dev}\ncomponents: {terraform: {vpc: {}}}\n",
+    })
+    assert stacks.atmos.auto_generate_backend_file is True
+    assert stacks.instances[InstanceRef("dev", "vpc")].workspace == "default"
+
+
+def test_no_atmos_yaml_is_an_error(tmp_path):
+    (tmp_path / "stacks").mkdir()
+    with pytest.raises(ConfigError, match="no atmos.yaml found in the repository root"):
+        load_stacks(tmp_path, {})
+
+
+def test_the_loader_never_writes_into_the_repository(tmp_path):
+    root = write_repo(tmp_path, {
+        "stacks/deploy/dev.yaml": ctx("components: {terraform: {vpc: {}}}\n"),
+        "components/terraform/vpc/main.tf": "",
+    })
+    before = sorted((p, p.stat().st_mtime_ns) for p in root.rglob("*"))
+    load_stacks(root, {}).graph()
+    assert sorted((p, p.stat().st_mtime_ns) for p in root.rglob("*")) == before

@@ -1,0 +1,123 @@
+"""describe_stacks / describe_component (with provenance) / describe_graph and diagrams."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from stackflow.errors import ConfigError
+from stackflow.stacks_loader.describe import (
+    describe_component,
+    describe_graph,
+    describe_stacks,
+    graph_dot,
+    graph_mermaid,
+)
+
+from .repos import ctx, load_repo
+
+DEV = "plat-ue1-dev"
+FILES = {
+    "stacks/mixins/ue1.yaml": "vars: {environment: ue1, region: us-east-1}\n",
+    "stacks/catalog/vpc.yaml": """
+        components:
+          terraform:
+            vpc:
+              vars: {cidr: 10.0.0.0/16}
+              settings: {team: network}
+    """,
+    "stacks/deploy/dev.yaml": """
+        import: [mixins/ue1, catalog/vpc]
+        vars: {tenant: plat, stage: dev}
+        env: {TF_LOG: info}
+        overrides:
+          env: {TF_LOG: debug}
+        terraform:
+          backend_type: s3
+          backend: {s3: {bucket: state}}
+        components:
+          terraform:
+            vpc:
+              vars: {cidr: 10.1.0.0/16}
+            app:
+              vars: {vpc_id: !terraform.output vpc vpc_id}
+    """,
+}
+
+
+def test_describe_stacks_is_json_ready_and_shaped_like_atmos(tmp_path):
+    stacks = load_repo(tmp_path, FILES)
+    data = describe_stacks(stacks)
+    json.dumps(data)
+    app = data[DEV]["components"]["terraform"]["app"]
+    assert app["vars"]["vpc_id"] == f"!terraform.output vpc {DEV} vpc_id"
+    assert app["component"] == "app" and app["workspace"] == DEV
+    assert app["backend_type"] == "s3" and app["backend"]["workspace_key_prefix"] == "app"
+    assert {"vars", "settings", "env", "metadata", "providers", "backend"} <= set(app)
+
+
+def test_describe_component_with_provenance_names_the_file_that_set_each_key(tmp_path):
+    stacks = load_repo(tmp_path, FILES)
+    doc = describe_component(stacks, "vpc", DEV, provenance=True)
+    assert doc["vars"]["cidr"] == "10.1.0.0/16"
+    assert doc["provenance"] == {
+        "vars.environment": "stacks/mixins/ue1.yaml",
+        "vars.region": "stacks/mixins/ue1.yaml",
+        "vars.cidr": "stacks/deploy/dev.yaml",
+        "vars.tenant": "stacks/deploy/dev.yaml",
+        "vars.stage": "stacks/deploy/dev.yaml",
+        "settings.team": "stacks/catalog/vpc.yaml",
+        "env.TF_LOG": "stacks/deploy/dev.yaml",
+    }
+    assert "provenance" not in describe_component(stacks, "vpc", DEV)
+
+
+def test_provenance_follows_inheritance_and_overrides(tmp_path):
+    stacks = load_repo(tmp_path, {
+        "stacks/catalog/base.yaml": """
+            components:
+              terraform:
+                base: {metadata: {type: abstract}, vars: {size: small, zone: a}}
+        """,
+        "stacks/teams/t.yaml": """
+            import: [catalog/app]
+            overrides: {vars: {zone: forced}}
+        """,
+        "stacks/catalog/app.yaml": "components: {terraform: {app: {metadata: {inherits: [base]}}}}\n",
+        "stacks/deploy/dev.yaml": ctx("import: [catalog/base, teams/t]\n"),
+    })
+    prov = describe_component(stacks, "app", DEV, provenance=True)["provenance"]
+    assert prov["vars.size"] == "stacks/catalog/base.yaml"
+    assert prov["vars.zone"] == "stacks/teams/t.yaml"
+
+
+def test_describe_component_of_an_unknown_instance_is_a_config_error(tmp_path):
+    stacks = load_repo(tmp_path, FILES)
+    with pytest.raises(ConfigError, match="stack 'plat-ue1-dev' has no component 'nope'"):
+        describe_component(stacks, "nope", DEV)
+
+
+def test_describe_graph_lists_nodes_and_edges(tmp_path):
+    stacks = load_repo(tmp_path, FILES)
+    graph = stacks.graph()
+    data = describe_graph(graph, stacks)
+    assert {"stack": DEV, "component": "vpc", "component_path": "components/terraform/vpc",
+            "workspace": DEV} in data["nodes"]
+    assert data["edges"] == [{"from": {"stack": DEV, "component": "vpc"}, "to": {"stack": DEV, "component": "app"}}]
+    assert f'"{DEV}/vpc" -> "{DEV}/app";' in graph_dot(graph)
+    mermaid = graph_mermaid(graph)
+    assert mermaid.startswith("graph LR") and "-->" in mermaid
+
+
+def test_provenance_works_with_templated_import_paths(tmp_path):
+    stacks = load_repo(tmp_path, {
+        "stacks/catalog/_region.yaml": "vars: {region_file: east}\n",
+        "stacks/mixins/east.yaml": "vars: {zone: east-1a}\n",
+        "stacks/deploy/dev.yaml": ctx("""
+            import: [catalog/_region, "mixins/{{ .vars.region_file }}"]
+            components: {terraform: {app: {}}}
+        """),
+    })
+    prov = describe_component(stacks, "app", DEV, provenance=True)["provenance"]
+    assert prov["vars.zone"] == "stacks/mixins/east.yaml"

@@ -1,0 +1,168 @@
+"""Stack names (name > name_template > name_pattern), workspaces and backend defaults."""
+
+from __future__ import annotations
+
+from stackflow.stacks_loader.model import InstanceRef
+
+from .repos import ATMOS_YAML, ctx, load_repo
+
+TEMPLATE_ATMOS = ATMOS_YAML + '  name_template: "{{ .vars.tenant }}-{{ .vars.stage }}"\n'
+
+
+def stacks_of(stackset) -> set[str]:
+    return {ref.stack for ref in stackset.instances}
+
+
+def test_name_pattern_builds_the_stack_name_from_context_vars(tmp_path):
+    stacks = load_repo(tmp_path, {"stacks/deploy/dev.yaml": ctx("components: {terraform: {vpc: {}}}\n")})
+    assert stacks_of(stacks) == {"plat-ue1-dev"}
+
+
+def test_name_template_wins_over_name_pattern(tmp_path):
+    stacks = load_repo(tmp_path, {
+        "atmos.yaml": TEMPLATE_ATMOS,
+        "stacks/deploy/dev.yaml": ctx("components: {terraform: {vpc: {}}}\n"),
+    })
+    assert stacks_of(stacks) == {"plat-dev"}
+
+
+def test_manifest_name_wins_over_name_template(tmp_path):
+    stacks = load_repo(tmp_path, {
+        "atmos.yaml": TEMPLATE_ATMOS,
+        "stacks/deploy/dev.yaml": ctx("name: legacy-dev\ncomponents: {terraform: {vpc: {}}}\n"),
+    })
+    assert stacks_of(stacks) == {"legacy-dev"}
+
+
+def test_without_pattern_or_template_the_file_name_is_the_stack_name(tmp_path):
+    stacks = load_repo(tmp_path, {
+        "atmos.yaml": "stacks: {included_paths: ['*.yaml']}\n",
+        "stacks/dev-east.yaml": "components: {terraform: {vpc: {}}}\n",
+    })
+    assert stacks_of(stacks) == {"dev-east"}
+
+
+def test_stack_name_uses_each_components_own_vars(tmp_path):
+    stacks = load_repo(tmp_path, {
+        "stacks/deploy/dev.yaml": ctx("""
+            components:
+              terraform:
+                vpc: {}
+                dr-vpc:
+                  vars: {environment: uw2}
+        """),
+    })
+    assert stacks_of(stacks) == {"plat-ue1-dev", "plat-uw2-dev"}
+
+
+def test_workspace_is_the_stack_name_for_a_component_in_its_own_folder(tmp_path):
+    stacks = load_repo(tmp_path, {
+        "stacks/deploy/dev.yaml": ctx("""
+            components:
+              terraform:
+                vpc: {}
+                vpc-2:
+                  metadata: {component: vpc}
+                infra/dns:
+                  metadata: {component: dns/primary}
+        """),
+    })
+    ws = {r.component: i.workspace for r, i in stacks.instances.items()}
+    assert ws == {"vpc": "plat-ue1-dev", "vpc-2": "plat-ue1-dev-vpc-2", "infra/dns": "plat-ue1-dev-infra-dns"}
+
+
+def test_workspace_from_metadata_pattern_template_or_explicit_name(tmp_path):
+    stacks = load_repo(tmp_path, {
+        "stacks/deploy/dev.yaml": ctx("""
+            components:
+              terraform:
+                a:
+                  metadata: {terraform_workspace_pattern: "{tenant}-{stage}-{component}"}
+                b:
+                  metadata: {terraform_workspace_template: "{{ .vars.stage }}-{{ .atmos_component }}"}
+                c:
+                  metadata: {terraform_workspace: fixed/name}
+                d:
+                  metadata:
+                    terraform_workspace: explicit
+                    terraform_workspace_pattern: "{stage}"
+        """),
+    })
+    ws = {r.component: i.workspace for r, i in stacks.instances.items()}
+    assert ws == {"a": "plat-dev-a", "b": "dev-b", "c": "fixed-name", "d": "explicit"}
+
+
+def test_workspace_is_default_for_the_http_backend(tmp_path):
+    stacks = load_repo(tmp_path, {
+        "stacks/deploy/dev.yaml": ctx("""
+            terraform:
+              backend_type: http
+              backend: {http: {address: https://state}}
+            components: {terraform: {vpc: {}}}
+        """),
+    })
+    assert stacks.instances[InstanceRef("plat-ue1-dev", "vpc")].workspace == "default"
+
+
+def test_s3_workspace_key_prefix_defaults_to_name_then_folder_then_component(tmp_path):
+    stacks = load_repo(tmp_path, {
+        "stacks/deploy/dev.yaml": ctx("""
+            terraform:
+              backend_type: s3
+              backend:
+                s3: {bucket: state}
+                gcs: {bucket: unused}
+            components:
+              terraform:
+                plain/vpc: {}
+                foldered:
+                  metadata: {component: network/vpc}
+                named:
+                  metadata: {component: network/vpc, name: stable-name}
+                explicit:
+                  backend: {s3: {workspace_key_prefix: mine}}
+        """),
+    })
+    prefix = {r.component: i.backend["workspace_key_prefix"] for r, i in stacks.instances.items()}
+    assert prefix == {"plain/vpc": "plain-vpc", "foldered": "network-vpc", "named": "stable-name",
+                      "explicit": "mine"}
+    inst = stacks.instances[InstanceRef("plat-ue1-dev", "plain/vpc")]
+    assert inst.backend_type == "s3" and inst.backend["bucket"] == "state" and "gcs" not in inst.backend
+
+
+def test_gcs_prefix_and_azurerm_key_defaults(tmp_path):
+    stacks = load_repo(tmp_path, {
+        "stacks/deploy/dev.yaml": ctx("""
+            components:
+              terraform:
+                on-gcs:
+                  backend_type: gcs
+                  backend: {gcs: {bucket: b}}
+                on-azure:
+                  backend_type: azurerm
+                  backend: {azurerm: {container_name: c}}
+        """),
+    })
+    gcs = stacks.instances[InstanceRef("plat-ue1-dev", "on-gcs")].backend
+    azure = stacks.instances[InstanceRef("plat-ue1-dev", "on-azure")].backend
+    assert gcs["prefix"] == "on-gcs" and azure["key"] == "on-azure.terraform.tfstate"
+
+
+def test_backend_section_is_merged_global_base_component(tmp_path):
+    stacks = load_repo(tmp_path, {
+        "stacks/deploy/dev.yaml": ctx("""
+            terraform:
+              backend_type: s3
+              backend: {s3: {bucket: global, region: us-east-1, encrypt: true}}
+            components:
+              terraform:
+                base:
+                  metadata: {type: abstract}
+                  backend: {s3: {region: eu-west-1}}
+                app:
+                  metadata: {inherits: [base]}
+                  backend: {s3: {bucket: own}}
+        """),
+    })
+    backend = stacks.instances[InstanceRef("plat-ue1-dev", "app")].backend
+    assert backend == {"bucket": "own", "region": "eu-west-1", "encrypt": True, "workspace_key_prefix": "app"}

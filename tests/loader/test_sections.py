@@ -1,0 +1,420 @@
+"""Section precedence, inheritance, abstract/disabled/locked components and overrides."""
+
+from __future__ import annotations
+
+from stackflow.stacks_loader.model import InstanceRef
+
+from .repos import ctx, load_repo
+
+DEV = "plat-ue1-dev"
+
+
+def ref(component: str, stack: str = DEV) -> InstanceRef:
+    return InstanceRef(stack, component)
+
+
+def test_vars_merge_global_then_terraform_then_component(tmp_path):
+    stacks = load_repo(tmp_path, {
+        "stacks/deploy/dev.yaml": ctx("""
+            vars: {a: global, b: global, c: global, tags: {x: 1, y: 1}}
+            terraform:
+              vars: {b: terraform, c: terraform, tags: {y: 2}}
+            components:
+              terraform:
+                vpc:
+                  vars: {c: component, tags: {z: 3}}
+        """),
+    })
+    vars_ = stacks.instances[ref("vpc")].vars
+    assert vars_["a"] == "global" and vars_["b"] == "terraform" and vars_["c"] == "component"
+    assert vars_["tags"] == {"x": 1, "y": 2, "z": 3}
+
+
+def test_settings_env_and_providers_follow_the_same_precedence(tmp_path):
+    stacks = load_repo(tmp_path, {
+        "stacks/deploy/dev.yaml": ctx("""
+            settings: {level: global}
+            env: {LEVEL: global, KEEP: "1"}
+            terraform:
+              settings: {level: terraform}
+              env: {LEVEL: terraform}
+              providers: {aws: {region: us-east-1, profile: p}}
+            components:
+              terraform:
+                vpc:
+                  env: {LEVEL: component}
+                  providers: {aws: {region: eu-west-1}}
+        """),
+    })
+    inst = stacks.instances[ref("vpc")]
+    assert inst.settings == {"level": "terraform"}
+    assert inst.env == {"LEVEL": "component", "KEEP": "1"}
+    assert inst.providers == {"aws": {"region": "eu-west-1", "profile": "p"}}
+
+
+def test_imported_values_are_overridden_by_the_importing_manifest(tmp_path):
+    stacks = load_repo(tmp_path, {
+        "stacks/catalog/vpc.yaml": """
+            components:
+              terraform:
+                vpc:
+                  vars: {cidr: 10.0.0.0/16, nat: true}
+        """,
+        "stacks/deploy/dev.yaml": ctx("""
+            import: [catalog/vpc]
+            components:
+              terraform:
+                vpc:
+                  vars: {nat: false}
+        """),
+    })
+    assert stacks.instances[ref("vpc")].vars["cidr"] == "10.0.0.0/16"
+    assert stacks.instances[ref("vpc")].vars["nat"] is False
+
+
+def test_metadata_inherits_applies_bases_in_order_then_own_values(tmp_path):
+    stacks = load_repo(tmp_path, {
+        "stacks/deploy/dev.yaml": ctx("""
+            components:
+              terraform:
+                base-a:
+                  metadata: {type: abstract}
+                  vars: {a: from-a, shared: from-a, list: [a]}
+                base-b:
+                  metadata: {type: abstract}
+                  vars: {b: from-b, shared: from-b}
+                app:
+                  metadata:
+                    component: app
+                    inherits: [base-a, base-b]
+                  vars: {own: yes-own}
+        """),
+    })
+    inst = stacks.instances[ref("app")]
+    assert inst.vars["a"] == "from-a" and inst.vars["b"] == "from-b"
+    assert inst.vars["shared"] == "from-b"  # later base wins
+    assert inst.vars["own"] == "yes-own"
+    assert inst.inheritance == ["base-b", "base-a"]
+
+
+def test_metadata_inherits_is_transitive_and_each_base_follows_its_own_bases(tmp_path):
+    stacks = load_repo(tmp_path, {
+        "stacks/deploy/dev.yaml": ctx("""
+            components:
+              terraform:
+                root:
+                  metadata: {type: abstract}
+                  vars: {level: root, root_only: r}
+                middle:
+                  metadata: {type: abstract, inherits: [root]}
+                  vars: {level: middle}
+                leaf:
+                  metadata: {inherits: [middle]}
+        """),
+    })
+    inst = stacks.instances[ref("leaf")]
+    assert inst.vars["level"] == "middle" and inst.vars["root_only"] == "r"
+    assert inst.inheritance == ["middle", "root"]
+
+
+def test_component_values_override_inherited_values(tmp_path):
+    stacks = load_repo(tmp_path, {
+        "stacks/deploy/dev.yaml": ctx("""
+            vars: {x: global}
+            components:
+              terraform:
+                base:
+                  metadata: {type: abstract}
+                  vars: {x: base}
+                  settings: {owner: base-team}
+                child:
+                  metadata: {inherits: [base]}
+                  vars: {x: child}
+        """),
+    })
+    inst = stacks.instances[ref("child")]
+    assert inst.vars["x"] == "child"  # global < base < component
+    assert inst.settings["owner"] == "base-team"
+
+
+def test_base_metadata_is_inherited_except_type_and_inherits(tmp_path):
+    stacks = load_repo(tmp_path, {
+        "stacks/deploy/dev.yaml": ctx("""
+            components:
+              terraform:
+                vpc/defaults:
+                  metadata: {type: abstract, component: vpc, name: vpc, locked: true}
+                vpc/primary:
+                  metadata: {inherits: [vpc/defaults]}
+        """),
+    })
+    inst = stacks.instances[ref("vpc/primary")]
+    assert inst.metadata.get("type") is None and "inherits" in inst.metadata
+    assert inst.component_path == "components/terraform/vpc"
+    assert inst.locked and inst.deployable
+
+
+def test_abstract_components_are_loaded_but_not_deployable(tmp_path):
+    stacks = load_repo(tmp_path, {
+        "stacks/deploy/dev.yaml": ctx("""
+            components:
+              terraform:
+                base:
+                  metadata: {type: abstract}
+                real: {}
+        """),
+    })
+    assert ref("base") in stacks.instances and stacks.instances[ref("base")].abstract
+    assert set(stacks.deployable()) == {ref("real")}
+
+
+def test_disabled_components_are_loaded_but_not_deployable(tmp_path):
+    stacks = load_repo(tmp_path, {
+        "stacks/deploy/dev.yaml": ctx("""
+            components:
+              terraform:
+                off:
+                  metadata: {enabled: false}
+                on: {}
+        """),
+    })
+    assert not stacks.instances[ref("off")].enabled
+    assert set(stacks.deployable()) == {ref("on")}
+
+
+def test_stack_level_metadata_enabled_applies_to_every_component(tmp_path):
+    stacks = load_repo(tmp_path, {
+        "stacks/deploy/dev.yaml": ctx("""
+            metadata: {enabled: false}
+            components:
+              terraform:
+                a: {}
+                b:
+                  metadata: {enabled: true}
+        """),
+    })
+    assert set(stacks.deployable()) == {ref("b")}
+
+
+def test_metadata_locked_is_reported(tmp_path):
+    stacks = load_repo(tmp_path, {
+        "stacks/deploy/dev.yaml": ctx("""
+            components:
+              terraform:
+                vpc:
+                  metadata: {locked: true}
+        """),
+    })
+    assert stacks.instances[ref("vpc")].locked
+
+
+def test_metadata_component_sets_the_folder_and_keeps_the_instance_name(tmp_path):
+    stacks = load_repo(tmp_path, {
+        "stacks/deploy/dev.yaml": ctx("""
+            components:
+              terraform:
+                vpc-blue:
+                  metadata: {component: network/vpc}
+        """),
+    })
+    inst = stacks.instances[ref("vpc-blue")]
+    assert inst.component == "vpc-blue"
+    assert inst.component_path == "components/terraform/network/vpc"
+
+
+def test_legacy_top_level_component_attribute_points_at_the_folder_and_inherits(tmp_path):
+    stacks = load_repo(tmp_path, {
+        "stacks/deploy/dev.yaml": ctx("""
+            components:
+              terraform:
+                vpc:
+                  vars: {cidr: 10.0.0.0/16}
+                vpc-2:
+                  component: vpc
+                  vars: {name: second}
+        """),
+    })
+    inst = stacks.instances[ref("vpc-2")]
+    assert inst.component_path == "components/terraform/vpc"
+    assert inst.vars == {"tenant": "plat", "environment": "ue1", "stage": "dev",
+                         "cidr": "10.0.0.0/16", "name": "second"}
+
+
+def test_terraform_level_backend_command_and_remote_state_reach_components(tmp_path):
+    stacks = load_repo(tmp_path, {
+        "stacks/deploy/dev.yaml": ctx("""
+            terraform:
+              command: tofu
+              backend_type: s3
+              backend: {s3: {bucket: state, region: us-east-1}}
+              remote_state_backend: {s3: {role_arn: reader}}
+            components:
+              terraform:
+                vpc: {}
+        """),
+    })
+    inst = stacks.instances[ref("vpc")]
+    assert inst.command == "tofu"
+    assert inst.backend_type == "s3" and inst.backend["bucket"] == "state"
+    assert inst.remote_state_backend_type == "s3"
+    assert inst.remote_state_backend["role_arn"] == "reader" and inst.remote_state_backend["bucket"] == "state"
+
+
+def test_overrides_apply_to_components_of_the_same_file_and_its_imports_only(tmp_path):
+    stacks = load_repo(tmp_path, {
+        "stacks/teams/testing.yaml": """
+            import: [catalog/test-app]
+            overrides:
+              vars: {team: testing}
+            terraform:
+              overrides:
+                command: tofu
+        """,
+        "stacks/catalog/test-app.yaml": """
+            components:
+              terraform:
+                test-app:
+                  vars: {team: nobody}
+        """,
+        "stacks/teams/devops.yaml": """
+            components:
+              terraform:
+                devops-app:
+                  vars: {team: nobody}
+        """,
+        "stacks/deploy/dev.yaml": ctx("""
+            import: [teams/devops, teams/testing]
+            components:
+              terraform:
+                inline-app:
+                  vars: {team: nobody}
+        """),
+    })
+    test_app = stacks.instances[ref("test-app")]
+    assert test_app.vars["team"] == "testing" and test_app.command == "tofu"
+    assert stacks.instances[ref("devops-app")].vars["team"] == "nobody"
+    assert stacks.instances[ref("inline-app")].vars["team"] == "nobody"
+    assert stacks.instances[ref("devops-app")].command == "terraform"
+
+
+def test_overrides_win_over_component_values_and_importing_file_overrides_win(tmp_path):
+    stacks = load_repo(tmp_path, {
+        "stacks/catalog/app.yaml": """
+            overrides:
+              vars: {level: inner, inner_only: yes}
+            components:
+              terraform:
+                app:
+                  vars: {level: component}
+        """,
+        "stacks/deploy/dev.yaml": ctx("""
+            import: [catalog/app]
+            terraform:
+              overrides:
+                vars: {level: outer}
+            components:
+              terraform:
+                app:
+                  vars: {level: stack}
+        """),
+    })
+    vars_ = stacks.instances[ref("app")].vars
+    assert vars_["level"] == "outer" and vars_["inner_only"] == "yes"
+
+
+def test_list_merge_strategy_replace_is_the_default(tmp_path):
+    stacks = load_repo(tmp_path, {
+        "stacks/catalog/a.yaml": "vars: {zones: [a, b]}\n",
+        "stacks/deploy/dev.yaml": ctx("""
+            import: [catalog/a]
+            vars: {zones: [c]}
+            components: {terraform: {vpc: {}}}
+        """),
+    })
+    assert stacks.instances[ref("vpc")].vars["zones"] == ["c"]
+
+
+def test_list_merge_strategy_append_concatenates_lists(tmp_path):
+    stacks = load_repo(tmp_path, {
+        "atmos.yaml": _atmos("append"),
+        "stacks/catalog/a.yaml": "vars: {zones: [a, b]}\n",
+        "stacks/deploy/dev.yaml": ctx("""
+            import: [catalog/a]
+            vars: {zones: [c]}
+            components: {terraform: {vpc: {vars: {zones: [d]}}}}
+        """),
+    })
+    assert stacks.instances[ref("vpc")].vars["zones"] == ["a", "b", "c", "d"]
+
+
+def test_list_merge_strategy_merge_merges_maps_by_index(tmp_path):
+    stacks = load_repo(tmp_path, {
+        "atmos.yaml": _atmos("merge"),
+        "stacks/catalog/a.yaml": "vars: {groups: [{name: a, size: 1}, {name: b}], plain: [x, y]}\n",
+        "stacks/deploy/dev.yaml": ctx("""
+            import: [catalog/a]
+            vars: {groups: [{size: 5}], plain: [z, w, v]}
+            components: {terraform: {vpc: {}}}
+        """),
+    })
+    vars_ = stacks.instances[ref("vpc")].vars
+    assert vars_["groups"] == [{"name": "a", "size": 5}, {"name": "b"}]
+    assert vars_["plain"] == ["x", "y", "v"]  # scalars keep the earlier element, the tail extends
+
+
+def test_component_settings_list_merge_strategy_applies_to_that_component(tmp_path):
+    stacks = load_repo(tmp_path, {
+        "stacks/deploy/dev.yaml": ctx("""
+            vars: {zones: [a]}
+            components:
+              terraform:
+                appended:
+                  settings: {list_merge_strategy: append}
+                  vars: {zones: [b]}
+                replaced:
+                  vars: {zones: [b]}
+        """),
+    })
+    assert stacks.instances[ref("appended")].vars["zones"] == ["a", "b"]
+    assert stacks.instances[ref("replaced")].vars["zones"] == ["b"]
+
+
+def test_null_in_a_later_layer_replaces_the_value(tmp_path):
+    stacks = load_repo(tmp_path, {
+        "stacks/deploy/dev.yaml": ctx("""
+            vars: {tags: {a: 1}}
+            components: {terraform: {vpc: {vars: {tags: null}}}}
+        """),
+    })
+    assert stacks.instances[ref("vpc")].vars["tags"] is None
+
+
+def test_instances_do_not_share_top_level_sections(tmp_path):
+    stacks = load_repo(tmp_path, {
+        "stacks/catalog/vpc.yaml": "components: {terraform: {vpc: {vars: {a: 1}}}}\n",
+        "stacks/deploy/dev.yaml": ctx("import: [catalog/vpc]\n"),
+        "stacks/deploy/prod.yaml": ctx("import: [catalog/vpc]\n", stage="prod"),
+    })
+    dev, prod = stacks.instances[ref("vpc")], stacks.instances[ref("vpc", "plat-ue1-prod")]
+    dev.vars["a"] = 2
+    assert prod.vars["a"] == 1
+
+
+def _atmos(strategy: str) -> str:
+    from .repos import ATMOS_YAML
+
+    return ATMOS_YAML + f"settings:\n  list_merge_strategy: {strategy}\n"
+
+
+def test_a_missing_component_folder_is_a_warning_for_deployable_instances_only(tmp_path):
+    stacks = load_repo(tmp_path, {
+        "components/terraform/vpc/main.tf": "",
+        "stacks/deploy/dev.yaml": ctx("""
+            components:
+              terraform:
+                vpc: {}
+                dns: {}
+                base: {metadata: {type: abstract}}
+        """),
+    })
+    assert stacks.warnings == ["component folder components/terraform/dns does not exist"]

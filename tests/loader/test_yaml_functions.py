@@ -1,0 +1,211 @@
+"""YAML functions: !env, !include, deferred !terraform.output/state, refused !exec/!store; scalar
+typing as Atmos (Go yaml.v3) reads it; component-level templates."""
+
+from __future__ import annotations
+
+import pytest
+
+from stackflow.errors import ConfigError
+from stackflow.stacks_loader.model import ExecRef, InstanceRef, TerraformOutputRef
+
+from .repos import ctx, load_repo
+
+DEV = "plat-ue1-dev"
+
+
+def inst(stacks, component: str = "app", stack: str = DEV):
+    return stacks.instances[InstanceRef(stack, component)]
+
+
+def test_env_reads_the_given_environ_with_an_optional_default(tmp_path):
+    stacks = load_repo(tmp_path, {
+        "stacks/deploy/dev.yaml": ctx("""
+            components:
+              terraform:
+                app:
+                  vars:
+                    set: !env REGION
+                    unset: !env NOT_SET fallback
+                    quoted: !env NOT_SET "two words"
+                    empty: !env NOT_SET
+        """),
+    }, environ={"REGION": "eu-west-1"})
+    assert inst(stacks).vars == {"tenant": "plat", "environment": "ue1", "stage": "dev", "set": "eu-west-1",
+                                 "unset": "fallback", "quoted": "two words", "empty": ""}
+
+
+def test_env_prefers_the_components_env_section_as_atmos_does(tmp_path):
+    stacks = load_repo(tmp_path, {
+        "stacks/deploy/dev.yaml": ctx("""
+            components:
+              terraform:
+                app:
+                  env: {TEAM: from-env-section}
+                  vars: {team: !env TEAM}
+        """),
+    }, environ={"TEAM": "from-process"})
+    assert inst(stacks).vars["team"] == "from-env-section"
+
+
+def test_env_can_feed_the_stack_name(tmp_path):
+    stacks = load_repo(tmp_path, {
+        "stacks/deploy/dev.yaml": """
+            vars: {tenant: plat, environment: ue1, stage: !env STAGE}
+            components: {terraform: {app: {}}}
+        """,
+    }, environ={"STAGE": "qa"})
+    assert {r.stack for r in stacks.instances} == {"plat-ue1-qa"}
+
+
+def test_include_inserts_yaml_json_and_text_files(tmp_path):
+    stacks = load_repo(tmp_path, {
+        "config/tags.yaml": "team: platform\nlevels: [1, 2]\n",
+        "config/policy.json": '{"Version": "2012-10-17"}',
+        "stacks/deploy/notes.txt": "hello\n",
+        "stacks/deploy/dev.yaml": ctx("""
+            components:
+              terraform:
+                app:
+                  vars:
+                    tags: !include config/tags.yaml
+                    first_level: !include config/tags.yaml .levels[0]
+                    policy: !include config/policy.json
+                    notes: !include ./notes.txt
+        """),
+    })
+    vars_ = inst(stacks).vars
+    assert vars_["tags"] == {"team": "platform", "levels": [1, 2]} and vars_["first_level"] == 1
+    assert vars_["policy"] == {"Version": "2012-10-17"} and vars_["notes"] == "hello\n"
+
+
+def test_terraform_output_is_deferred_as_a_reference_and_recorded_as_a_dependency(tmp_path):
+    stacks = load_repo(tmp_path, {
+        "stacks/deploy/dev.yaml": ctx("""
+            components:
+              terraform:
+                vpc: {}
+                app:
+                  vars:
+                    vpc_id: !terraform.output vpc vpc_id
+                    subnet: !terraform.output vpc .private_subnet_ids[0]
+                    other: !terraform.output vpc plat-ue1-prod .cfg["a-b"].x
+                    state: !terraform.state vpc vpc_arn
+                    nested: {ids: [!terraform.output vpc vpc_id]}
+        """),
+        "stacks/deploy/prod.yaml": ctx("components: {terraform: {vpc: {}}}\n", stage="prod"),
+    })
+    vars_ = inst(stacks).vars
+    vpc = InstanceRef(DEV, "vpc")
+    assert vars_["vpc_id"] == TerraformOutputRef(vpc, "vpc_id", source_file="stacks/deploy/dev.yaml")
+    assert (vars_["subnet"].output, vars_["subnet"].path) == ("private_subnet_ids", "[0]")
+    assert vars_["other"].parent == InstanceRef("plat-ue1-prod", "vpc") and vars_["other"].path == '["a-b"].x'
+    assert vars_["state"].function == "terraform.state"
+    assert isinstance(vars_["nested"]["ids"][0], TerraformOutputRef)
+    deps = {(d.parent, d.via) for d in inst(stacks).dependencies}
+    assert deps == {(vpc, "terraform.output"), (InstanceRef("plat-ue1-prod", "vpc"), "terraform.output")}
+    assert str(vars_["vpc_id"]) == f"!terraform.output vpc {DEV} vpc_id"
+
+
+def test_terraform_output_stack_may_be_a_template(tmp_path):
+    stacks = load_repo(tmp_path, {
+        "stacks/deploy/dev.yaml": ctx("""
+            components:
+              terraform:
+                vpc: {}
+                app:
+                  vars:
+                    same: !terraform.output vpc {{ .stack }} vpc_id
+                    prod: !terraform.output vpc {{ .vars.tenant }}-{{ .vars.environment }}-prod vpc_id
+                    fmt: !terraform.output vpc {{ printf "%s-ue1-prod" .vars.tenant }} vpc_id
+        """),
+        "stacks/deploy/prod.yaml": ctx("components: {terraform: {vpc: {}}}\n", stage="prod"),
+    })
+    vars_ = inst(stacks).vars
+    assert vars_["same"].parent == InstanceRef(DEV, "vpc")
+    assert vars_["prod"].parent == vars_["fmt"].parent == InstanceRef("plat-ue1-prod", "vpc")
+
+
+def test_component_level_templates_render_from_the_instances_values(tmp_path):
+    stacks = load_repo(tmp_path, {
+        "stacks/deploy/dev.yaml": ctx("""
+            components:
+              terraform:
+                app:
+                  vars:
+                    name: "{{ .vars.tenant }}-{{ .vars.stage }}-{{ .atmos_component }}"
+                    where: "{{ .stack }} in {{ .workspace }}"
+                    raw: '{{ "{{" }} .kept }}'
+        """),
+    })
+    vars_ = inst(stacks).vars
+    assert vars_["name"] == "plat-dev-app" and vars_["where"] == f"{DEV} in {DEV}"
+    assert vars_["raw"] == "{{ .kept }}"
+
+
+def test_exec_is_refused_unless_allowed_and_then_kept_deferred(tmp_path):
+    files = {"stacks/deploy/dev.yaml": ctx("components: {terraform: {app: {vars: {v: !exec echo hi}}}}\n")}
+    with pytest.raises(ConfigError, match=r"stacks/deploy/dev.yaml:\d+: !exec is refused"):
+        load_repo(tmp_path, files)
+    stacks = load_repo(tmp_path, files, allow_exec=True)
+    assert inst(stacks).vars["v"] == ExecRef("echo hi", "stacks/deploy/dev.yaml")
+
+
+def test_store_is_refused_naming_the_file_and_line(tmp_path):
+    with pytest.raises(ConfigError, match=r"stacks/deploy/dev.yaml:2: !store is not supported"):
+        load_repo(tmp_path, {
+            "stacks/deploy/dev.yaml": ctx("components: {terraform: {app: {vars: {v: !store ssm vpc id}}}}\n"),
+        })
+
+
+def test_scalars_are_typed_as_go_yaml_types_them(tmp_path):
+    stacks = load_repo(tmp_path, {
+        "stacks/deploy/dev.yaml": ctx("""
+            components:
+              terraform:
+                app:
+                  vars: {country: NO, answer: yes, date: 2024-01-01, exp: 1e3, t: true, octal: 0o17, nothing: ~}
+        """),
+    })
+    vars_ = inst(stacks).vars
+    assert vars_["country"] == "NO" and vars_["answer"] == "yes" and vars_["date"] == "2024-01-01"
+    assert vars_["exp"] == 1000.0 and vars_["t"] is True and vars_["octal"] == 15 and vars_["nothing"] is None
+
+
+def test_env_inside_an_included_yaml_file_is_resolved_too(tmp_path):
+    stacks = load_repo(tmp_path, {
+        "config/backend.yaml": "bucket: !env STATE_BUCKET default-bucket\n",
+        "stacks/deploy/dev.yaml": ctx("components: {terraform: {app: {vars: {backend: !include config/backend.yaml}}}}\n"),
+    }, environ={"STATE_BUCKET": "from-env"})
+    assert inst(stacks).vars["backend"] == {"bucket": "from-env"}
+
+
+def test_templates_disabled_in_atmos_yaml_keeps_component_values_literal(tmp_path):
+    from .repos import ATMOS_YAML
+
+    stacks = load_repo(tmp_path, {
+        "atmos.yaml": ATMOS_YAML + "templates:\n  settings:\n    enabled: false\n",
+        "stacks/deploy/dev.yaml": ctx("components: {terraform: {app: {vars: {name: '{{ .vars.stage }}'}}}}\n"),
+    })
+    assert inst(stacks).vars["name"] == "{{ .vars.stage }}"
+
+
+def test_yaml_functions_behind_anchors_and_aliases_are_found_wherever_they_land(tmp_path):
+    stacks = load_repo(tmp_path, {
+        "stacks/deploy/dev.yaml": ctx("""
+            terraform:
+              backend_type: s3
+              backend:
+                s3: {bucket: &bucket !env BUCKET default-bucket}
+            components:
+              terraform:
+                vpc: {}
+                app:
+                  vars:
+                    bucket: *bucket
+                    ref: &ref !terraform.output vpc vpc_id
+                    again: *ref
+        """),
+    }, environ={"BUCKET": "from-env"})
+    app = inst(stacks)
+    assert app.vars["bucket"] == "from-env" and app.backend["bucket"] == "from-env"
+    assert isinstance(app.vars["again"], TerraformOutputRef)
