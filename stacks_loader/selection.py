@@ -6,12 +6,16 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from stackflow.errors import ConfigError
 
 from .graph import DependencyGraph
 from .model import InstanceRef, StackInstance
 from .stages import stage_edges
+
+if TYPE_CHECKING:
+    from .resolve import StackSet
 
 
 def select_instances(
@@ -94,4 +98,37 @@ def select_target(
         graph=run_graph,
         generate_backend=bool(getattr(stackset.atmos, "auto_generate_backend_file", True)),
         excluded=excluded_instances(stackset.instances, patterns, all_instances=all_instances),
+    )
+
+
+def select_refs(
+    stackset: "StackSet",
+    refs: Iterable[InstanceRef],
+    *,
+    excluded: Mapping[InstanceRef, str] | None = None,
+) -> DeployTarget:
+    """The `DeployTarget` `select_target` would give for an explicit set of instances (e.g. the
+    affected ones): the whole graph validated first, then cut to `refs`.
+
+    Refs the repo has but cannot deploy (disabled, abstract) and `excluded` ones (e.g. deleted in
+    head) are reported as excluded, never run; an unknown ref is a ConfigError.
+    """
+    graph = stackset.graph()  # validates every edge and cycles before anything runs
+    selected: set[InstanceRef] = set()
+    out: dict[InstanceRef, str] = dict(excluded or {})
+    for ref in sorted(set(refs)):
+        inst = stackset.instances.get(ref)
+        if inst is None:
+            raise ConfigError(f"{ref}: no such instance in the repo")
+        if inst.deployable:
+            selected.add(ref)
+        elif not inst.abstract:
+            out[ref] = "metadata.enabled is false"
+    run_graph = graph.subgraph(selected)
+    run_graph.add_edges(stage_edges(stackset.instances, selected), why="settings.stackflow.stages")
+    return DeployTarget(
+        instances=stackset.instances,
+        graph=run_graph,
+        generate_backend=bool(getattr(stackset.atmos, "auto_generate_backend_file", True)),
+        excluded=out,
     )

@@ -19,11 +19,22 @@ def register(sub: argparse._SubParsersAction) -> None:
         p = sub.add_parser(name, help=help_text)
         add_repo(p)
         add_selection(p)
+        p.add_argument("--base", default=None, metavar="REF",
+                       help="deploy what changed since this git ref (+ dependents)")
+        p.add_argument("--head", default=None, metavar="REF", help="the changed ref (default: HEAD)")
+        p.add_argument("--affected-file", default=None, metavar="FILE",
+                       help="deploy the instances of an `atmos describe affected` JSON (+ dependents)")
         if name == "deploy":
             p.add_argument("--mode", choices=["plan", "apply", "destroy"], default="apply")
             p.add_argument("--plan-only", action="store_true", help="same as --mode plan")
         p.add_argument("--parallelism", type=int, default=None, help="instances at once")
         p.add_argument("--fail-fast", action="store_true", help="start nothing new after a failure")
+        p.add_argument("--require-approval", action="store_true",
+                       help="every instance with changes waits for a person before apply")
+        p.add_argument("--auto-approve", action="append", default=[], metavar="STAGE",
+                       help="no gate for this stage; production only if its settings allow it")
+        p.add_argument("--lock-timeout", type=float, default=None, metavar="SECONDS",
+                       help="how long to queue for a state lock (default: STACKFLOW_LOCK_TIMEOUT_S)")
         p.add_argument("--format", choices=["text", "json"], default="text")
         p.set_defaults(handler=run_deploy)
 
@@ -64,13 +75,32 @@ def run_deploy(args: argparse.Namespace) -> int:
     mode = "plan" if args.command == "plan" or getattr(args, "plan_only", False) else args.mode
     if args.parallelism is not None and args.parallelism < 1:
         raise ConfigError(f"--parallelism {args.parallelism}: must be at least 1")
+    if args.lock_timeout is not None and args.lock_timeout < 0:
+        raise ConfigError(f"--lock-timeout {args.lock_timeout:g}: must not be negative")
     settings = load_settings(parallelism=args.parallelism)
     repo = Path(args.repo).resolve()
     # Validate the whole graph and the selection before any flow run (or server) starts.
-    target = select_target(repo, settings.environ(), args.stack,
-                           all_instances=args.all_instances, allow_exec=settings.allow_exec)
+    change = bool(args.base or args.head or args.affected_file)
+    if change and (args.stack or args.all_instances):
+        raise ConfigError("--base/--head/--affected-file choose the instances: drop --stack/--all")
+    if change:
+        from stackflow.tasks.git import select_change
+
+        target = select_change(repo, settings.environ(), base=args.base, head=args.head,
+                               affected_file=args.affected_file, allow_exec=settings.allow_exec)
+        for ref, why in sorted(target.excluded.items()):
+            print(f"stackflow: {ref}: excluded ({why})", file=sys.stderr)
+    else:
+        target = select_target(repo, settings.environ(), args.stack,
+                               all_instances=args.all_instances, allow_exec=settings.allow_exec)
     if len(target.graph) == 0:
+        if change:
+            print("stackflow: the change affects no deployable instance; nothing to deploy", file=sys.stderr)
+            return 0
         raise ConfigError("nothing to deploy: the selection has no deployable instances")
+    from stackflow.stacks_loader.approvals import check_auto_approve
+
+    check_auto_approve([target.instances[ref] for ref in target.graph.nodes], args.auto_approve)
 
     from stackflow.flows.deploy import DeployFailed, deploy
 
@@ -78,7 +108,10 @@ def run_deploy(args: argparse.Namespace) -> int:
         quiet_console_tracebacks()
     try:
         docs = deploy(repo=str(repo), stacks=args.stack, all_instances=args.all_instances,
-                      mode=mode, parallelism=args.parallelism, fail_fast=args.fail_fast)
+                      mode=mode, parallelism=args.parallelism, fail_fast=args.fail_fast,
+                      lock_timeout_s=args.lock_timeout, require_approval=args.require_approval,
+                      auto_approve=args.auto_approve, base=args.base, head=args.head,
+                      affected_file=str(Path(args.affected_file).resolve()) if args.affected_file else None)
         outcomes = [StackOutcome.from_json(d) for d in docs]
         code = 0
     except DeployFailed as failed:

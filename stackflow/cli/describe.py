@@ -1,4 +1,5 @@
-"""`stackflow describe stacks|graph`: resolved instances and their dependency graph."""
+"""`stackflow describe stacks|graph|component|affected|dependents`: resolved instances, their
+dependency graph, and what a change between two commits touches."""
 
 from __future__ import annotations
 
@@ -20,6 +21,28 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_repo(d_graph)
     d_graph.add_argument("--format", choices=["json", "mermaid", "dot", "text"], default="text")
     d_graph.set_defaults(handler=describe_graph)
+    d_comp = dsub.add_parser("component", help="one instance, resolved (like atmos describe component)")
+    d_comp.add_argument("component")
+    d_comp.add_argument("--stack", "-s", required=True)
+    add_repo(d_comp)
+    d_comp.add_argument("--provenance", action="store_true", help="the file that set each key")
+    d_comp.add_argument("--format", choices=["yaml", "json"], default="yaml")
+    d_comp.set_defaults(handler=describe_component)
+    d_aff = dsub.add_parser("affected", help="instances a change between two commits touches")
+    add_repo(d_aff)
+    d_aff.add_argument("--base", required=True, help="git ref to compare with (e.g. origin/main)")
+    d_aff.add_argument("--head", default="HEAD", help="git ref with the change (default: HEAD)")
+    d_aff.add_argument("--include-dependents", action="store_true",
+                       help="also every instance that depends on an affected one")
+    d_aff.add_argument("--format", choices=["json", "text"], default="json",
+                       help="json: atmos describe affected; text: the blast radius")
+    d_aff.set_defaults(handler=describe_affected)
+    d_dep = dsub.add_parser("dependents", help="instances that depend on one instance")
+    d_dep.add_argument("component")
+    d_dep.add_argument("--stack", "-s", required=True)
+    add_repo(d_dep)
+    d_dep.add_argument("--format", choices=["json", "yaml"], default="json")
+    d_dep.set_defaults(handler=describe_dependents)
 
 
 def _load(args: argparse.Namespace):
@@ -64,4 +87,37 @@ def describe_graph(args: argparse.Namespace) -> int:
             for ref in refs:
                 parents = ", ".join(str(p) for p in graph.parents(ref))
                 print(f"  {ref}" + (f"  ← {parents}" if parents else ""))
+    return 0
+
+
+def describe_component(args: argparse.Namespace) -> int:
+    from stackflow.stacks_loader import describe
+
+    emit(describe.describe_component(_load(args), args.component, args.stack, provenance=args.provenance),
+         args.format)
+    return 0
+
+
+def describe_affected(args: argparse.Namespace) -> int:
+    from stackflow.settings import load_settings
+    from stackflow.stacks_loader.affected_json import affected_to_json
+    from stackflow.stacks_loader.blast_radius import blast_radius_text
+    from stackflow.tasks.git import affected_between
+
+    settings = load_settings()
+    aset = affected_between(Path(args.repo), args.base, args.head,
+                            include_dependents=args.include_dependents, environ=settings.environ())
+    for warning in aset.head.warnings:
+        print(f"stackflow: warning: {warning}", file=sys.stderr)
+    if args.format == "text":
+        print(blast_radius_text(aset, base_label=args.base, head_label=args.head))
+    else:
+        emit(affected_to_json(aset), "json")
+    return 0
+
+
+def describe_dependents(args: argparse.Namespace) -> int:
+    from stackflow.stacks_loader.affected_json import dependents_to_json
+
+    emit(dependents_to_json(_load(args), args.component, args.stack), args.format)
     return 0

@@ -1,0 +1,214 @@
+"""Loader benchmark: a generated 10,000-instance Atmos repo, resolved and compared.
+
+Three figures, each against the floor measured in the same run:
+
+  (a) every YAML file parsed once with yaml.CSafeLoader                      (the floor)
+  (b) load_stacks + graph(): every instance resolved, graph validated        (goal <= 2x (a), < 3 s)
+  (c) affected for a one-file change, scoped to what the file can reach      (goal < 1 s)
+      - a file in a component folder, - a catalog file
+      each checked against the full comparison (same answer), which is timed too.
+
+Peak memory (tracemalloc is too slow here: ru_maxrss of this process) is reported after (b).
+
+Run: `.venv/bin/python benchmarks/loader_bench.py [--instances 10000] [--json out.json]`
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from stackflow.stacks_loader.affected import affected_between_trees
+from stackflow.stacks_loader.affected_scope import affected_scoped
+from stackflow.stacks_loader.resolve import load_stacks
+from stackflow.stacks_loader.source import FolderTree
+
+ATMOS = """\
+base_path: "."
+components:
+  terraform:
+    base_path: components/terraform
+stacks:
+  base_path: stacks
+  included_paths: ["orgs/**/*"]
+  excluded_paths: ["**/_defaults.yaml"]
+  name_pattern: "{tenant}-{environment}-{stage}"
+"""
+STAGES = ("dev", "staging", "prod", "sandbox")
+REGIONS = ("ue1", "ue2", "uw1", "uw2", "ew1", "ew2", "ec1", "an1", "as1", "ss1", "ce1", "af1")
+N_COMPONENTS = 40  # component folders; each stack deploys PER_STACK of them
+PER_STACK = 25
+
+
+def generate(root: Path, instances: int) -> dict[str, Any]:
+    """Write the repo; returns a few facts about it."""
+    stacks_needed = max(1, instances // PER_STACK)
+    tenants = max(1, -(-stacks_needed // (len(STAGES) * len(REGIONS))))
+    files: dict[str, str] = {"atmos.yaml": ATMOS}
+    components = [f"c{i:02d}" for i in range(N_COMPONENTS)]
+    files["components/terraform/modules/labels/main.tf"] = 'variable "name" {}\n'
+    for i, comp in enumerate(components):
+        module = 'module "labels" {\n  source = "../modules/labels"\n  name = "x"\n}\n' if i % 3 == 0 else ""
+        files[f"components/terraform/{comp}/main.tf"] = module + 'variable "size" {}\n'
+        files[f"components/terraform/{comp}/variables.tf"] = 'variable "tags" {}\n'
+        # shared catalog: an abstract base, and a concrete default inheriting it
+        depends = ""
+        if i % 5:  # inside a layer: each component depends on the one before (and the first)
+            parents = sorted({f"c{i - 1:02d}", f"c{i - i % 5:02d}"})
+            depends = "      settings:\n        depends_on:\n" + "".join(
+                f"          {n}: {{component: {p}}}\n" for n, p in enumerate(parents, 1))
+        files[f"stacks/catalog/{comp}/base.yaml"] = (
+            f"# Shared defaults of {comp}: every stack that deploys it inherits these.\n"
+            f"components:\n  terraform:\n    {comp}/base:\n      metadata: {{type: abstract, component: {comp}}}\n"
+            f"      vars:\n        size: {i}\n        tags: {{team: t{i % 7}, tier: \"{i % 3}\", cost_center: cc{i}}}\n"
+            f"        settings_list: [a, b, c]\n        retention_days: {30 + i}\n"
+            f"        alarms:\n          cpu: {{threshold: 80, period: 300}}\n          memory: {{threshold: 90, period: 300}}\n"
+            f"        subnets: [private-a, private-b, private-c]\n        encryption: {{enabled: true, kms_alias: alias/{comp}}}\n"
+            f"      settings:\n        owner: team-{i % 7}\n        docs: https://wiki.example.com/{comp}\n"
+        )
+        files[f"stacks/catalog/{comp}/default.yaml"] = (
+            f"import: [catalog/{comp}/base]\ncomponents:\n  terraform:\n    {comp}:\n"
+            f"      metadata: {{component: {comp}, inherits: [{comp}/base]}}\n"
+            f"      vars: {{enabled: true, name: {comp}}}\n{depends}"
+        )
+    # layers group the catalog (deep chains: stack → stage defaults → tenant defaults → org → layer → catalog)
+    layer_size = 5
+    layers = [components[i:i + layer_size] for i in range(0, N_COMPONENTS, layer_size)]
+    for n, layer in enumerate(layers):
+        files[f"stacks/catalog/layers/l{n}.yaml"] = "import:\n" + "".join(
+            f"  - catalog/{c}/default\n" for c in layer)
+    for region in REGIONS:
+        files[f"stacks/mixins/region/{region}.yaml"] = (
+            f"vars:\n  environment: {region}\n  region: {region}-region\n")
+    for stage in STAGES:
+        files[f"stacks/mixins/stage/{stage}.yaml"] = f"vars:\n  stage: {stage}\nsettings: {{tier: {stage}}}\n"
+    files["stacks/orgs/_defaults.yaml"] = (
+        "vars:\n  namespace: bench\nterraform:\n  backend_type: s3\n  backend:\n    s3: {bucket: state, region: us-east-1}\n")
+    count = 0
+    for t in range(tenants):
+        tenant = f"t{t:02d}"
+        files[f"stacks/orgs/{tenant}/_defaults.yaml"] = f"import: [orgs/_defaults]\nvars:\n  tenant: {tenant}\n"
+        for stage in STAGES:
+            files[f"stacks/orgs/{tenant}/{stage}/_defaults.yaml"] = (
+                f"import: [orgs/{tenant}/_defaults, mixins/stage/{stage}]\n")
+            for r, region in enumerate(REGIONS):
+                if count >= stacks_needed:
+                    break
+                chosen = [layers[(r + k) % len(layers)] for k in range(PER_STACK // layer_size)]
+                body = [f"import:\n  - orgs/{tenant}/{stage}/_defaults\n  - mixins/region/{region}\n"]
+                body += [f"  - catalog/layers/l{layers.index(layer)}\n" for layer in chosen]
+                body.append("components:\n  terraform:\n")
+                for layer in chosen:
+                    comp = layer[count % len(layer)]
+                    body.append(f"    # {comp} sized for this stack\n    {comp}:\n      vars:\n"
+                                f"        size: {count % 97}\n        tags: {{stack_index: \"{count}\"}}\n"
+                                f"        alarms: {{cpu: {{threshold: {70 + count % 20}}}}}\n")
+                files[f"stacks/orgs/{tenant}/{stage}/{region}.yaml"] = "".join(body)
+                count += 1
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return {"stack_files": sum(1 for f in files if f.startswith("stacks/")), "stacks": count,
+            "components": N_COMPONENTS}
+
+
+def parse_floor(root: Path) -> float:
+    """(a): read and parse every YAML file once with the C loader."""
+    start = time.perf_counter()
+    for path in sorted((root / "stacks").rglob("*.yaml")):
+        yaml.load(path.read_bytes(), Loader=yaml.CSafeLoader)  # noqa: S506 (CSafeLoader)
+    yaml.load((root / "atmos.yaml").read_bytes(), Loader=yaml.CSafeLoader)  # noqa: S506
+    return time.perf_counter() - start
+
+
+def best_of(fn, runs: int) -> tuple[float, Any]:
+    best, value = float("inf"), None
+    for _ in range(runs):
+        start = time.perf_counter()
+        value = fn()
+        best = min(best, time.perf_counter() - start)
+    return best, value
+
+
+def summary(aset) -> tuple[list[tuple[str, tuple[str, ...]]], list[str]]:
+    return ([(str(r), f.reasons) for r, f in sorted(aset.affected.items())], sorted(map(str, aset.deleted)))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--instances", type=int, default=10_000)
+    parser.add_argument("--runs", type=int, default=3, help="best of N for each figure")
+    parser.add_argument("--json", default=None, help="also write the results to this file")
+    args = parser.parse_args(argv)
+
+    work = Path(tempfile.mkdtemp(prefix="stackflow-loader-bench-"))
+    try:
+        base = work / "base"
+        facts = generate(base, args.instances)
+        a, _ = best_of(lambda: parse_floor(base), args.runs)
+
+        def full() -> int:
+            stackset = load_stacks(base, {})
+            stackset.graph()
+            return len(stackset.deployable())
+
+        b, n_instances = best_of(full, args.runs)
+        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+        results: dict[str, Any] = {"instances": n_instances, **facts, "a_parse_s": round(a, 3),
+                                   "b_resolve_graph_s": round(b, 3), "b_ratio": round(b / a, 2),
+                                   "peak_rss_mb": round(peak_mb, 1)}
+        base_stackset = load_stacks(base, {})
+        changes = {
+            "component_folder": ("components/terraform/c07/main.tf", "# changed\n"),
+            "catalog_file": ("stacks/catalog/c11/default.yaml", None),
+        }
+        for name, (rel, extra) in changes.items():
+            head = work / name
+            shutil.copytree(base, head)
+            path = head / rel
+            text = path.read_text()
+            path.write_text(text + extra if extra else text.replace("enabled: true", "enabled: true, x: 2"))
+            base_tree, head_tree = FolderTree(base), FolderTree(head)
+            c, scoped = best_of(lambda: affected_scoped(base_tree, head_tree, [rel]), args.runs)
+            full_s, whole = best_of(lambda: affected_between_trees(base_tree, head_tree, [rel],
+                                                                   base=base_stackset), 1)
+            same = summary(scoped) == summary(whole)
+            results[f"c_{name}_s"] = round(c, 3)
+            results[f"c_{name}_ratio"] = round(c / a, 2)
+            results[f"c_{name}_affected"] = len(scoped.affected)
+            results[f"c_{name}_same_as_full"] = same
+            results[f"c_{name}_full_s"] = round(full_s, 3)
+        results["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    print(f"repo: {results['instances']} instances, {results['stacks']} stacks, "
+          f"{results['stack_files']} stack files, {results['components']} component folders")
+    print(f"(a) parse every YAML once (CSafeLoader):  {results['a_parse_s']:.3f} s   1.00x  (floor)")
+    print(f"(b) resolve every instance + graph:        {results['b_resolve_graph_s']:.3f} s   "
+          f"{results['b_ratio']:.2f}x  (goal <= 2x and < 3 s)")
+    for name in changes:
+        print(f"(c) affected, one file in {name.replace('_', ' ')}: {results[f'c_{name}_s']:.3f} s   "
+              f"{results[f'c_{name}_ratio']:.2f}x  (goal < 1 s; {results[f'c_{name}_affected']} affected, "
+              f"same as full comparison: {results[f'c_{name}_same_as_full']}, full took "
+              f"{results[f'c_{name}_full_s']:.2f} s)")
+    print(f"peak memory (max RSS): {results['peak_rss_mb']:.0f} MB")
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
+    ok = results["b_resolve_graph_s"] < 3 and all(results[f"c_{n}_same_as_full"] for n in changes)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,252 @@
+"""Which instances a change touches: two resolved trees compared, with Atmos' reasons.
+
+    aset = affected_between_trees(base_tree, head_tree, changed_files, include_dependents=True)
+    aset.affected      # directly affected, reasons in Atmos' names and order
+    aset.deleted       # in base, gone from head: to be destroyed, never silently dropped
+    aset.selection()   # what a deploy of the change runs (affected + dependents)
+
+Pure: the trees are `SourceTree`s (a folder or a git commit), `changed` is the list of
+repo-relative paths that differ. `tasks.git.affected_between` feeds it from two git refs.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from .model import InstanceRef, StackInstance
+from .resolve import StackSet, load_stacks
+from .source import SourceTree
+
+# The section comparisons, in the order Atmos checks them (metadata and the component folder
+# come first, settings and file/folder dependencies last).
+SECTION_REASONS: tuple[tuple[str, str], ...] = (
+    ("vars", "stack.vars"),
+    ("env", "stack.env"),
+    ("providers", "stack.providers"),
+    ("backend", "stack.backend"),
+    ("backend_type", "stack.backend_type"),
+    ("remote_state_backend", "stack.remote_state_backend"),
+    ("remote_state_backend_type", "stack.remote_state_backend_type"),
+    ("command", "stack.command"),
+    ("dependencies", "stack.dependencies"),
+)
+DELETED, DELETED_STACK = "deleted", "deleted.stack"
+
+
+@dataclass(frozen=True)
+class AffectedInstance:
+    """One instance the change touches, and every reason (the first is Atmos' `affected`)."""
+
+    ref: InstanceRef
+    reasons: tuple[str, ...]
+    component_path: str
+    file: str = ""  # the depends_on file that changed (reason `file`)
+    folder: str = ""  # the depends_on folder a changed file is in (reason `folder`)
+    deletion_type: str = ""  # "component" or "stack" when the instance is gone from head
+
+    @property
+    def deleted(self) -> bool:
+        return bool(self.deletion_type)
+
+    @property
+    def reason(self) -> str:
+        return self.reasons[0]
+
+
+@dataclass
+class AffectedSet:
+    """The result of comparing two trees."""
+
+    affected: dict[InstanceRef, AffectedInstance]
+    deleted: dict[InstanceRef, AffectedInstance]
+    head: StackSet
+    base: StackSet | None
+    include_dependents: bool
+    changed: tuple[str, ...] = ()
+    # transitive dependents (head graph) of the affected instances that are not affected themselves
+    dependents: set[InstanceRef] = field(default_factory=set)
+
+    def selection(self) -> set[InstanceRef]:
+        """What a deploy of this change runs: the affected instances (+ dependents if asked)."""
+        refs = set(self.affected)
+        if self.include_dependents:
+            refs |= self.dependents
+        return refs
+
+
+def affected_between_trees(
+    base_tree: SourceTree,
+    head_tree: SourceTree,
+    changed: Iterable[str],
+    *,
+    include_dependents: bool = False,
+    environ: Mapping[str, str] = {},  # noqa: B006 (read only)
+    base: StackSet | None = None,
+    head: StackSet | None = None,
+) -> AffectedSet:
+    """Resolve both trees (unless given) and compare every deployable instance of head."""
+    changed_files = tuple(sorted(set(changed)))
+    base = base if base is not None else load_stacks(base_tree, environ)
+    head = head if head is not None else load_stacks(head_tree, environ)
+    modules = ModuleIndex([base_tree, head_tree])
+    changed_set = set(changed_files)
+    affected: dict[InstanceRef, AffectedInstance] = {}
+    for ref in sorted(head.instances):
+        inst = head.instances[ref]
+        if not inst.deployable:
+            continue
+        found = instance_reasons(inst, base.instances.get(ref), changed_files, changed_set, modules)
+        if found is not None:
+            affected[ref] = found
+    deleted = deleted_instances(base, head)
+    aset = AffectedSet(affected, deleted, head, base, include_dependents, changed_files)
+    if include_dependents and affected:
+        graph = head.graph()
+        for ref in affected:
+            aset.dependents |= graph.descendants(ref)
+        aset.dependents -= set(affected)
+    return aset
+
+
+def instance_reasons(
+    inst: StackInstance,
+    before: StackInstance | None,
+    changed: tuple[str, ...],
+    changed_set: set[str],
+    modules: "ModuleIndex",
+) -> AffectedInstance | None:
+    """Every reason `inst` (head) is affected compared with `before` (base), or None."""
+    reasons: list[str] = []
+    if before is None or before.metadata != inst.metadata:
+        if before is not None or inst.metadata:
+            reasons.append("stack.metadata")
+    folder = inst.component_path
+    module_folders = modules.local_modules(folder)
+    if any(_under(path, mod) for mod in module_folders for path in changed):
+        reasons.append("component.module")
+    if any(_under(path, folder) for path in changed):
+        reasons.append("component")
+    for section, reason in SECTION_REASONS:
+        now = _section(inst, section)
+        if before is None:
+            if now:
+                reasons.append(reason)
+        elif now != _section(before, section):
+            reasons.append(reason)
+    if before is None or before.settings != inst.settings:
+        if before is not None or inst.settings:
+            reasons.append("stack.settings")
+    file = next((f for f in inst.depends_on_files if f in changed_set), "")
+    if file:
+        reasons.append("file")
+    dep_folder = next((d for d in inst.depends_on_folders if any(_under(p, d) for p in changed)), "")
+    if dep_folder:
+        reasons.append("folder")
+    if not reasons and before is None:
+        reasons.append("stack.vars")  # a new, empty instance is still new
+    if not reasons:
+        return None
+    return AffectedInstance(inst.ref, tuple(reasons), inst.component_path, file=file, folder=dep_folder)
+
+
+def deleted_instances(base: StackSet, head: StackSet) -> dict[InstanceRef, AffectedInstance]:
+    """Deployable instances of base that head no longer has, or has made abstract (a whole stack
+    gone: `deleted.stack`). A disabled instance is left alone, as Atmos does."""
+    head_stacks = {ref.stack for ref in head.instances}
+    out: dict[InstanceRef, AffectedInstance] = {}
+    for ref in sorted(base.instances):
+        inst = base.instances[ref]
+        now = head.instances.get(ref)
+        if not inst.deployable or (now is not None and not now.abstract):
+            continue
+        whole = ref.stack not in head_stacks
+        out[ref] = AffectedInstance(
+            ref, (DELETED_STACK if whole else DELETED,), inst.component_path,
+            deletion_type="stack" if whole else "component",
+        )
+    return out
+
+
+def _section(inst: StackInstance, section: str) -> Any:
+    if section == "dependencies":
+        return sorted(str(d.parent) for d in inst.dependencies if d.via == "dependencies.components")
+    return getattr(inst, section)
+
+
+def _under(path: str, folder: str) -> bool:
+    return bool(folder) and (path == folder or path.startswith(folder.rstrip("/") + "/"))
+
+
+_SOURCE = re.compile(r'^\s*source\s*=\s*"([^"]*)"', re.MULTILINE)
+_LOCAL_SOURCE = re.compile(r'source\s*=\s*"\.\.?/')
+
+
+class ModuleIndex:
+    """The local Terraform modules (`module` blocks with a `./` or `../` source) a component
+    folder calls, transitively, as repo-relative folders; read from every given tree."""
+
+    def __init__(self, trees: Iterable[SourceTree]) -> None:
+        self.trees = list(trees)
+        self._direct: dict[str, set[str]] = {}
+        self._closure: dict[str, frozenset[str]] = {}
+
+    def local_modules(self, folder: str) -> frozenset[str]:
+        if folder in self._closure:
+            return self._closure[folder]
+        seen: set[str] = set()
+        todo = [folder]
+        while todo:
+            current = todo.pop()
+            for module in self._direct_modules(current):
+                if module not in seen and module != folder:
+                    seen.add(module)
+                    todo.append(module)
+        self._closure[folder] = frozenset(seen)
+        return self._closure[folder]
+
+    def _direct_modules(self, folder: str) -> set[str]:
+        if folder not in self._direct:
+            found: set[str] = set()
+            for tree in self.trees:
+                if not tree.is_dir(folder):
+                    continue
+                for path in tree.walk_files(folder):
+                    if path.endswith(".tf") and path.rpartition("/")[0] == folder:
+                        text = tree.read_bytes(path).decode("utf-8", "replace")
+                        if _LOCAL_SOURCE.search(text):  # python-hcl2 is slow: parse only candidates
+                            found |= module_sources(text, folder)
+            self._direct[folder] = found
+        return self._direct[folder]
+
+
+def module_sources(text: str, folder: str) -> set[str]:
+    """Repo-relative folders of the local modules a `.tf` file in `folder` calls."""
+    out = set()
+    for source in _local_sources(text):
+        joined = posixpath.normpath(posixpath.join(folder, source))
+        if not joined.startswith(".."):
+            out.add(joined)
+    return out
+
+
+@lru_cache(maxsize=4096)
+def _local_sources(text: str) -> tuple[str, ...]:
+    """The `./` or `../` sources of the `module` blocks of one `.tf` file."""
+    sources: list[str] = []
+    try:
+        import hcl2
+
+        for block in hcl2.loads(text).get("module", []):
+            for body in block.values():
+                source = body.get("source") if isinstance(body, dict) else None
+                if isinstance(source, str):
+                    sources.append(source.strip('"'))
+    except Exception:  # a file python-hcl2 cannot parse: fall back to the `source = "…"` lines
+        sources = _SOURCE.findall(text)
+    return tuple(source for source in sources if source.startswith(("./", "../")))
+

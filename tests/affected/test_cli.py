@@ -1,0 +1,95 @@
+"""The CLI contract: describe component|affected|dependents, deploy --base/--head/--affected-file."""
+
+from __future__ import annotations
+
+import json
+
+import yaml
+
+from stackflow.cli import main
+
+from .gitrepos import TF, two_commits
+from .test_affected import DEV, FILES, PROD
+
+
+def _run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_describe_component_yaml_and_json_with_provenance(tmp_path, capsys):
+    repo = two_commits(tmp_path / "repo", FILES, {})
+    code, out, _ = _run(capsys, "describe", "component", "vpc", "-s", DEV, "--repo", str(repo))
+    assert code == 0 and yaml.safe_load(out)["vars"]["cidr"] == "10.0.0.0/16"
+    code, out, _ = _run(capsys, "describe", "component", "vpc", "-s", DEV, "--repo", str(repo),
+                        "--provenance", "--format", "json")
+    assert json.loads(out)["provenance"]["vars.cidr"] == "stacks/catalog/base.yaml"
+
+
+def test_describe_component_unknown_is_one_line_exit_2(tmp_path, capsys):
+    repo = two_commits(tmp_path / "repo", FILES, {})
+    code, _, err = _run(capsys, "describe", "component", "nope", "-s", DEV, "--repo", str(repo))
+    assert code == 2 and "has no component 'nope'" in err and err.count("\n") == 1
+
+
+def test_describe_dependents_lists_the_tree(tmp_path, capsys):
+    repo = two_commits(tmp_path / "repo", FILES, {})
+    code, out, _ = _run(capsys, "describe", "dependents", "vpc", "-s", DEV, "--repo", str(repo))
+    data = json.loads(out)
+    assert code == 0 and [d["component"] for d in data] == ["subnets"]
+    assert [d["component"] for d in data[0]["dependents"]] == ["app"]
+
+
+def test_describe_affected_json_and_blast_radius_text(tmp_path, capsys):
+    repo = two_commits(tmp_path / "repo", FILES, {"components/terraform/vpc/main.tf": TF,
+                                                  "stacks/deploy/prod.yaml": None})
+    code, out, _ = _run(capsys, "describe", "affected", "--repo", str(repo), "--base", "HEAD~1",
+                        "--head", "HEAD", "--include-dependents", "--format", "json")
+    items = json.loads(out)
+    assert code == 0 and [i["stack_slug"] for i in items if not i.get("deleted")] == [f"{DEV}-vpc"]
+    code, out, _ = _run(capsys, "describe", "affected", "--repo", str(repo), "--base", "HEAD~1",
+                        "--include-dependents", "--format", "text")
+    assert code == 0 and "3 instance(s) to run: 1 affected, 2 dependent(s); 3 deleted" in out
+    assert f"{PROD}/vpc  [deleted.stack]" in out
+
+
+def test_deploy_change_and_stack_cannot_be_combined(tmp_path, capsys):
+    repo = two_commits(tmp_path / "repo", FILES, {})
+    code, _, err = _run(capsys, "deploy", "--repo", str(repo), "--base", "HEAD~1", "--stack", DEV)
+    assert code == 2 and "drop --stack/--all" in err
+
+
+def test_deploy_affected_file_and_base_cannot_be_combined(tmp_path, capsys):
+    repo = two_commits(tmp_path / "repo", FILES, {})
+    (tmp_path / "a.json").write_text("[]")
+    code, _, err = _run(capsys, "plan", "--repo", str(repo), "--base", "HEAD~1",
+                        "--affected-file", str(tmp_path / "a.json"))
+    assert code == 2 and "cannot be combined" in err
+
+
+def test_deploy_with_a_bad_affected_file_fails_before_anything_runs(tmp_path, capsys):
+    repo = two_commits(tmp_path / "repo", FILES, {})
+    bad = tmp_path / "a.json"
+    bad.write_text(json.dumps([{"component": "vpc"}]))
+    code, _, err = _run(capsys, "deploy", "--repo", str(repo), "--affected-file", str(bad))
+    assert code == 2 and "a.json: entry [0]: missing field 'stack'" in err
+
+
+def test_deploy_of_a_change_that_affects_nothing_exits_0(tmp_path, capsys):
+    repo = two_commits(tmp_path / "repo", FILES, {"README.md": "x\n"})
+    code, _, err = _run(capsys, "deploy", "--repo", str(repo), "--base", "HEAD~1", "--head", "HEAD")
+    assert code == 0 and "nothing to deploy" in err
+
+
+def test_deploy_with_an_unknown_base_is_exit_2(tmp_path, capsys):
+    repo = two_commits(tmp_path / "repo", FILES, {})
+    code, _, err = _run(capsys, "deploy", "--repo", str(repo), "--base", "nope")
+    assert code == 2 and "unknown git ref 'nope'" in err
+
+
+def test_deploy_of_a_head_that_is_not_checked_out_is_refused(tmp_path, capsys):
+    repo = two_commits(tmp_path / "repo", FILES, {"components/terraform/vpc/main.tf": TF})
+    code, _, err = _run(capsys, "deploy", "--repo", str(repo), "--base", "HEAD~1",
+                        "--head", "HEAD~1")
+    assert code == 2 and "check out the head commit first" in err

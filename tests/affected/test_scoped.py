@@ -1,0 +1,112 @@
+"""The scoped comparison (resolve only what a change reaches) gives the full comparison's answer."""
+
+from __future__ import annotations
+
+import importlib.util
+import random
+import shutil
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from stackflow.stacks_loader.affected import affected_between_trees
+from stackflow.stacks_loader.affected_scope import affected_scoped
+from stackflow.stacks_loader.source import FolderTree
+
+from tests.loader.repos import write_repo
+
+from .gitrepos import TF
+from .test_affected import CATALOG, FILES
+
+EXTRA = {
+    **FILES,
+    "stacks/catalog/base.yaml": CATALOG + """
+        web/base:
+          metadata: {type: abstract, component: app}
+          vars: {size: 1}
+        web:
+          metadata: {component: app, inherits: [web/base]}
+          vars: {tags: !include ../../configs/tags.yaml}
+    """,
+    "stacks/catalog/db.yaml": "components:\n  terraform:\n    db:\n      vars: {engine: pg}\n",
+    "stacks/deploy/prod.yaml": "import: [catalog/base, catalog/db]\n"
+                               "vars: {tenant: plat, environment: ue1, stage: prod}\n",
+    "components/terraform/db/main.tf": TF,
+    "configs/tags.yaml": "team: web\n",
+}
+
+CHANGES = {
+    "catalog component vars": {"stacks/catalog/db.yaml": "components:\n  terraform:\n    db:\n      vars: {engine: my}\n"},
+    "catalog abstract base": {"stacks/catalog/base.yaml": EXTRA["stacks/catalog/base.yaml"].replace("size: 1", "size: 2")},
+    "catalog component added": {"stacks/catalog/db.yaml": "components:\n  terraform:\n    db:\n      vars: {engine: pg}\n"
+                                                          "    cache:\n      metadata: {component: db}\n"},
+    "catalog component removed": {"stacks/catalog/db.yaml": "components:\n  terraform: {}\n"},
+    "catalog global vars": {"stacks/catalog/db.yaml": EXTRA["stacks/catalog/db.yaml"] + "vars: {owner: me}\n"},
+    "import removed": {"stacks/deploy/prod.yaml": "import: [catalog/base]\n"
+                                                  "vars: {tenant: plat, environment: ue1, stage: prod}\n"},
+    "stack deleted": {"stacks/deploy/dev.yaml": None},
+    "stack added": {"stacks/deploy/qa.yaml": "import: [catalog/db]\nvars: {tenant: plat, environment: ue1, stage: qa}\n"},
+    "component folder": {"components/terraform/app/main.tf": TF + "# x\n"},
+    "module two levels down": {"components/terraform/modules/names/main.tf": TF + "# x\n"},
+    "depends_on file": {"configs/app.json": "{\"a\": 2}\n"},
+    "depends_on folder": {"src/app/new.py": "x = 2\n"},
+    "included file": {"configs/tags.yaml": "team: platform\n"},
+    "component folder added": {"components/terraform/new/main.tf": TF},
+    "unrelated file": {"README.md": "hello\n"},
+    "atmos.yaml": {"atmos.yaml": open(Path(__file__).parents[1] / "loader" / "repos.py").read()
+                   .split('ATMOS_YAML = """\\\n')[1].split('"""')[0].replace("_defaults.yaml", "_skip.yaml")},
+}
+
+
+def _summary(aset):
+    return ({str(r): f.reasons for r, f in aset.affected.items()},
+            {str(r): f.reasons for r, f in aset.deleted.items()}, sorted(map(str, aset.dependents)))
+
+
+def _pair(tmp_path: Path, files: dict, change: dict) -> tuple[Path, Path, list[str]]:
+    base = write_repo(tmp_path / "base", files)
+    head = tmp_path / "head"
+    shutil.copytree(base, head)
+    for rel, text in change.items():
+        if text is None:
+            (head / rel).unlink()
+        else:
+            (head / rel).parent.mkdir(parents=True, exist_ok=True)
+            (head / rel).write_text(textwrap.dedent(text))
+    return base, head, sorted(change)
+
+
+@pytest.mark.parametrize("dependents", [False, True])
+@pytest.mark.parametrize("name", sorted(CHANGES))
+def test_scoped_comparison_gives_the_full_answer(tmp_path, name, dependents):
+    base, head, changed = _pair(tmp_path, EXTRA, CHANGES[name])
+    trees = FolderTree(base), FolderTree(head)
+    full = affected_between_trees(*trees, changed, include_dependents=dependents)
+    scoped = affected_scoped(*trees, changed, include_dependents=dependents)
+    assert _summary(scoped) == _summary(full)
+
+
+def _bench_module():
+    spec = importlib.util.spec_from_file_location(
+        "loader_bench", Path(__file__).parents[2] / "benchmarks" / "loader_bench.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_scoped_comparison_matches_on_the_generated_benchmark_repo(tmp_path):
+    bench = _bench_module()
+    base = tmp_path / "base"
+    bench.generate(base, 300)
+    files = sorted(str(p.relative_to(base)) for p in base.rglob("*") if p.is_file() and "atmos" not in p.name)
+    rng = random.Random(7)
+    for round_ in range(4):
+        head = tmp_path / f"head{round_}"
+        shutil.copytree(base, head)
+        rel = rng.choice(files)
+        text = (head / rel).read_text()
+        (head / rel).write_text(text.replace("enabled: true", "enabled: false") if "enabled: true" in text
+                                else text + "\n# changed\n")
+        trees = FolderTree(base), FolderTree(head)
+        assert _summary(affected_scoped(*trees, [rel])) == _summary(affected_between_trees(*trees, [rel])), rel
