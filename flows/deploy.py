@@ -11,6 +11,7 @@ import queue
 import time
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -21,7 +22,8 @@ from prefect.runtime import flow_run as flow_run_runtime
 from prefect.runtime import task_run as task_run_runtime
 
 from stackflow.errors import ConfigError, StackflowError
-from stackflow.settings import load_settings
+from stackflow.settings import Settings, load_settings
+from stackflow.stacks_loader.approvals import check_auto_approve, needs_approval
 from stackflow.stacks_loader.deferred import fill_deferred
 from stackflow.stacks_loader.graph import DependencyGraph
 from stackflow.stacks_loader.model import InstanceRef, StackInstance
@@ -31,9 +33,11 @@ from stackflow.stacks_loader.schedule import DeployQueue
 from stackflow.stacks_loader.selection import select_target
 from stackflow.stacks_loader.stages import validation_command
 from stackflow.tasks.git import head_commit
+from stackflow.tasks.locks import Lease, LockHolder, StackLocks, check_not_superseded
 from stackflow.tasks.terraform import ApplyResult, PlanResult
 from stackflow.tasks.validate import run_validation
 
+from stackflow.flows.approval import ApprovalDecision, ask_for_approval, summary_for_plan
 from stackflow.flows.recorder import NullRecorder, RunInfo, RunRecorder, StepRecord
 from stackflow.flows.steps import InstanceSteps, TerraformSteps
 
@@ -69,6 +73,63 @@ def _record_failure(recorder: RunRecorder, instance: StackInstance, step: str, s
     ))
 
 
+@dataclass
+class ApplyGuard:
+    """What must hold right before an apply, and what to record right after it."""
+
+    locks: StackLocks
+    lease: Lease | None
+    repo: Path
+    commit: str
+    run_id: str
+
+    def before(self, instance: StackInstance) -> None:
+        if self.lease is not None:
+            self.lease.ensure_held()
+        # newer commit wins: never roll back a state a later commit has already changed
+        check_not_superseded(self.repo, str(instance.ref), self.commit,
+                             self.locks.last_applied(instance))
+
+    def after(self, instance: StackInstance) -> None:
+        self.locks.record_applied(instance, self.commit, self.run_id)
+
+
+@dataclass(frozen=True)
+class ApprovalPolicy:
+    """Which instances wait for a person before apply, and for how long."""
+
+    require_all: bool = False
+    auto_approve_stages: frozenset[str] = frozenset()
+    timeout_s: float = 86400.0
+    poll_s: float = 5.0
+
+    def applies_to(self, instance: StackInstance) -> bool:
+        return needs_approval(instance, require_all=self.require_all,
+                              auto_approve_stages=self.auto_approve_stages)
+
+
+@task(name="approval", task_run_name="approval {label}", cache_policy=NO_CACHE, persist_result=False)
+def await_approval(label: str, summary_markdown: str, timeout_s: float, poll_s: float,
+                   parent_run_id: str) -> ApprovalDecision:
+    """Pause a small gate subflow for this instance only; other branches keep running."""
+    decision = ask_for_approval(label, summary_markdown, timeout_s, parent_run_id, poll_s)
+    get_run_logger().info("%s: %s", label, decision)
+    return decision
+
+
+@task(name="lock", task_run_name="lock {label}", cache_policy=NO_CACHE, persist_result=False)
+def lock_instance(label: str, locks: StackLocks, instance: StackInstance, holder: LockHolder,
+                  take: bool, timeout_s: float | None) -> Lease | None:
+    """Queue for the instance's state lock (plan-only runs just wait out maintenance)."""
+    logger = get_run_logger()
+    if not take:
+        locks.wait_for_maintenance(instance, timeout_s=timeout_s, on_wait=logger.info)
+        return None
+    lease = locks.acquire(instance, holder, timeout_s=timeout_s, on_wait=logger.info)
+    logger.info("%s: holds lock %s (%s)", label, lease.name, lease.address)
+    return lease
+
+
 @task(name="plan", task_run_name="plan {label}", cache_policy=NO_CACHE, persist_result=False,
       retry_condition_fn=_retry_if_transient)
 def plan_instance(
@@ -94,11 +155,16 @@ def plan_instance(
 @task(name="apply", task_run_name="apply {label}", cache_policy=NO_CACHE, persist_result=False,
       retry_condition_fn=_retry_if_transient)
 def apply_instance(
-    label: str, steps: InstanceSteps, recorder: RunRecorder, instance: StackInstance, plan: PlanResult
+    label: str, steps: InstanceSteps, recorder: RunRecorder, instance: StackInstance,
+    plan: PlanResult, guard: ApplyGuard | None = None,
 ) -> ApplyResult:
     started = time.time()
     try:
+        if guard is not None:
+            guard.before(instance)
         result = steps.apply(instance, plan)
+        if guard is not None:
+            guard.after(instance)
     except Exception as exc:
         _record_failure(recorder, instance, "apply", started, exc)
         raise
@@ -157,9 +223,19 @@ class _GraphRun:
         recorder: RunRecorder,
         repo: Path | None,
         command_timeout_s: float,
+        locks: StackLocks | None,
+        run_info: RunInfo | None,
+        lock_timeout_s: float | None,
+        approvals: ApprovalPolicy | None,
     ) -> None:
+        self.approvals = approvals
         self.repo = repo
         self.command_timeout_s = command_timeout_s
+        self.locks = locks
+        self.run_info = run_info
+        self.lock_timeout_s = lock_timeout_s
+        self.leases: dict[InstanceRef, Lease] = {}
+        self.resolved: dict[InstanceRef, dict[str, Any]] = {}
         self.graph = graph
         self.recorder = recorder
         self.instances = instances
@@ -196,6 +272,9 @@ class _GraphRun:
     def _finish(self, outcome: StackOutcome, ref: InstanceRef) -> None:
         self.outcomes[ref] = outcome
         self.recorder.instance_finished(outcome)
+        lease = self.leases.pop(ref, None)
+        if lease is not None and self.locks is not None:
+            self.locks.release(lease)
         if outcome.status in ("succeeded", "no changes"):
             self.queue.succeed(ref)
         elif outcome.status == "failed":
@@ -237,8 +316,26 @@ class _GraphRun:
             else:
                 self._failed(ref, exc)
             return
-        self._submit(ref, "plan", self.plan_task, instance=instance, resolved_vars=resolved,
-                     read_outputs=ref in self.output_parents, destroy=self.mode == "destroy")
+        self.resolved[ref] = resolved
+        if self.locks is not None and self.run_info is not None:
+            holder = LockHolder(self.run_info.flow_run_id, self.run_info.flow_run_name, str(ref),
+                                self.run_info.commit)
+            future = lock_instance.submit(label=str(ref), locks=self.locks, instance=instance,
+                                          holder=holder, take=self.mode != "plan",
+                                          timeout_s=self.lock_timeout_s)
+            future.add_done_callback(lambda f: self.events.put((ref, "lock", f)))
+            return
+        self._plan(ref)
+
+    def _plan(self, ref: InstanceRef) -> None:
+        self._submit(ref, "plan", self.plan_task, instance=self.instances[ref],
+                     resolved_vars=self.resolved[ref], read_outputs=ref in self.output_parents,
+                     destroy=self.mode == "destroy")
+
+    def _on_lock(self, ref: InstanceRef, lease: Lease | None) -> None:
+        if lease is not None:
+            self.leases[ref] = lease
+        self._plan(ref)
 
     def _on_plan(self, ref: InstanceRef, plan: PlanResult) -> None:
         self.plans[ref] = plan
@@ -263,8 +360,38 @@ class _GraphRun:
         elif instance.locked:
             self._finish(StackOutcome(ref.stack, ref.component, "skipped",
                                       "locked (metadata.locked): planned, not applied", **base), ref)
+        elif self.approvals is not None and self.approvals.applies_to(instance):
+            self.queue.park(ref)  # a gate waiting for a person holds no parallelism slot
+            run_id = self.run_info.flow_run_id if self.run_info else ""
+            future = await_approval.submit(
+                label=str(ref), summary_markdown=summary_for_plan(str(ref), plan, run_id),
+                timeout_s=self.approvals.timeout_s, poll_s=self.approvals.poll_s,
+                parent_run_id=run_id)
+            future.add_done_callback(lambda f: self.events.put((ref, "approval", f)))
         else:
-            self._submit(ref, "apply", self.apply_task, instance=instance, plan=plan)
+            self._apply(ref)
+
+    def _on_approval(self, ref: InstanceRef, decision: ApprovalDecision) -> None:
+        plan = self.plans[ref]
+        self.recorder.approval_decided(ref, decision.decision, decision.by, decision.reason,
+                                       plan.plan_sha256)
+        if decision.approved:
+            self.queue.unpark(ref)
+            self._apply(ref)
+            return
+        s = plan.summary
+        self._finish(StackOutcome(ref.stack, ref.component, "skipped", str(decision),
+                                  add=s.add, change=s.change, destroy=s.destroy,
+                                  attempts=plan.attempts, duration_s=plan.duration_s,
+                                  resources=[r.address for r in s.resources]), ref)
+
+    def _apply(self, ref: InstanceRef) -> None:
+        guard = None
+        if self.locks is not None and self.run_info is not None and self.repo is not None:
+            guard = ApplyGuard(self.locks, self.leases.get(ref), self.repo,
+                               self.run_info.commit, self.run_info.flow_run_id)
+        self._submit(ref, "apply", self.apply_task, instance=self.instances[ref],
+                     plan=self.plans[ref], guard=guard)
 
     def _on_apply(self, ref: InstanceRef, result: ApplyResult) -> None:
         plan = self.plans[ref]
@@ -305,18 +432,32 @@ class _GraphRun:
                 self.outputs[parent] = value
 
     def run(self) -> list[StackOutcome]:
+        try:
+            return self._run()
+        finally:
+            # a run that ends early (an exception, a cancel) gives back every lock it still holds
+            for lease in self.leases.values():
+                if self.locks is not None:
+                    self.locks.release(lease)
+            self.leases.clear()
+
+    def _run(self) -> list[StackOutcome]:
         self._read_external_outputs()
         while True:
             for ref in self.queue.pop_ready(self.parallelism - self.queue.running):
                 self._start(ref)
             if self.queue.finished:
                 break
-            if self.queue.running == 0:  # nothing in flight and nothing ready: a bug, not a hang
+            if self.queue.running == 0 and self.queue.waiting == 0:  # a bug, not a hang
                 raise StackflowError("deploy queue stalled with pending instances")
             ref, step, future = self.events.get()
             value = future.result(raise_on_failure=False)
             if isinstance(value, BaseException):
                 self._failed(ref, value)
+            elif step == "lock":
+                self._on_lock(ref, value)
+            elif step == "approval":
+                self._on_approval(ref, value)
             elif step == "plan":
                 self._on_plan(ref, value)
             elif step == "apply":
@@ -324,6 +465,15 @@ class _GraphRun:
             else:
                 self._applied(ref)
         return [self.outcomes[ref] for ref in self.graph.order()]
+
+
+def open_locks(settings: Settings) -> StackLocks | None:
+    """State locks live on the Prefect server: with no server configured there is nothing to share."""
+    from prefect.settings import PREFECT_API_URL
+
+    if not settings.locks or not PREFECT_API_URL.value():
+        return None
+    return StackLocks(settings)
 
 
 def run_graph(
@@ -340,6 +490,10 @@ def run_graph(
     recorder: RunRecorder | None = None,
     repo: Path | None = None,
     command_timeout_s: float = 3600.0,
+    locks: StackLocks | None = None,
+    run_info: RunInfo | None = None,
+    lock_timeout_s: float | None = None,
+    approvals: ApprovalPolicy | None = None,
 ) -> list[StackOutcome]:
     """Run every instance of `graph` through `steps`, parents first (children first to destroy).
 
@@ -350,6 +504,7 @@ def run_graph(
         run_graph_, instances, steps, mode=mode, parallelism=parallelism, fail_fast=fail_fast,
         retries=retries, retry_delay_s=retry_delay_s, durations=durations,
         recorder=recorder or NullRecorder(), repo=repo, command_timeout_s=command_timeout_s,
+        locks=locks, run_info=run_info, lock_timeout_s=lock_timeout_s, approvals=approvals,
     ).run()
 
 
@@ -365,6 +520,12 @@ def deploy(
     started_by: str | None = None,
     retry_of: str | None = None,
     include_rejected: bool = False,
+    lock_timeout_s: float | None = None,
+    require_approval: bool = False,
+    auto_approve: list[str] | None = None,
+    base: str | None = None,
+    head: str | None = None,
+    affected_file: str | None = None,
 ) -> list[dict[str, Any]]:
     """Plan (and apply) the selected instances of an Atmos-style repo in dependency order.
 
@@ -391,24 +552,37 @@ def deploy(
         if not repo:
             raise ConfigError("repo: give the path of the Atmos-style repo")
         repo_path = Path(repo).resolve()
-        target = select_target(repo_path, settings.environ(), stacks or [],
-                               all_instances=all_instances, allow_exec=settings.allow_exec)
+        if base or head or affected_file:  # the change's affected instances (+ dependents)
+            from stackflow.tasks.git import select_change
+
+            target = select_change(repo_path, settings.environ(), base=base, head=head,
+                                   affected_file=affected_file, allow_exec=settings.allow_exec)
+        else:
+            target = select_target(repo_path, settings.environ(), stacks or [],
+                                   all_instances=all_instances, allow_exec=settings.allow_exec)
         commit = head_commit(repo_path)
         previous_run = None
     run_id = str(flow_run_runtime.id or uuid.uuid4())
     steps = recorder.watch(TerraformSteps(repo_path, settings, run_id, commit,
                                           generate_backend=target.generate_backend), repo_path)
-    recorder.run_started(RunInfo(
+    check_auto_approve([target.instances[ref] for ref in target.graph.nodes], auto_approve or [])
+    approval_policy = ApprovalPolicy(
+        require_all=require_approval, auto_approve_stages=frozenset(auto_approve or []),
+        timeout_s=settings.approval_timeout_s, poll_s=settings.approval_poll_s)
+    run_info = RunInfo(
         flow_run_id=run_id, flow_run_name=str(flow_run_runtime.name or ""), repo=str(repo_path),
         commit=commit, mode=mode, trigger=trigger, started_by=started_by or default_started_by(),
         retry_of=previous_run, selection=[str(ref) for ref in target.graph.order()],
-    ))
+    )
+    recorder.run_started(run_info)
     try:
         outcomes = run_graph(
             target.graph, target.instances, steps, mode=mode,
             parallelism=settings.parallelism, fail_fast=fail_fast,
             retries=settings.retries, retry_delay_s=settings.retry_delay_s, recorder=recorder,
             repo=repo_path, command_timeout_s=settings.command_timeout_s,
+            locks=open_locks(settings), run_info=run_info, lock_timeout_s=lock_timeout_s,
+            approvals=approval_policy,
         )
         for ref, why in sorted(target.excluded.items()):  # named by the selection, but disabled
             outcomes.append(StackOutcome(ref.stack, ref.component, "excluded", why))

@@ -55,6 +55,9 @@ class RunRecorder(Protocol):
 
     def run_finished(self, status: str) -> None: ...
 
+    def approval_decided(self, instance: InstanceRef, decision: str, by: str, reason: str,
+                         plan_checksum: str) -> None: ...
+
     def known_durations(self, instances: Iterable[InstanceRef]) -> dict[InstanceRef, float]: ...
 
 
@@ -70,7 +73,11 @@ class NullRecorder:
     def instance_finished(self, outcome: StackOutcome) -> None:
         pass
 
-    def run_finished(self, status: str) -> None:
+    def run_finished(self, status: str, note: str = "") -> None:
+        pass
+
+    def approval_decided(self, instance: InstanceRef, decision: str, by: str, reason: str,
+                         plan_checksum: str) -> None:
         pass
 
     def known_durations(self, instances: Iterable[InstanceRef]) -> dict[InstanceRef, float]:

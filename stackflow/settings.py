@@ -68,6 +68,7 @@ class Settings(BaseSettings):
         description="regexes over terraform's stderr that mark a failure as transient",
     )
     allow_exec: bool = Field(False, description="allow the `!exec` YAML function")
+    locks: bool = Field(True, description="take a state lock per instance on the Prefect server")
     command_timeout_s: float = Field(3600.0, gt=0, description="one terraform command's limit")
     lock_timeout_s: float = Field(
         3600.0, ge=0, description="how long a run waits for a held stack lock (or a maintenance "
