@@ -71,10 +71,19 @@ def test_two_instances_of_one_component_folder_apply_at_once_without_interfering
 
 
 def test_terraform_error_is_one_line_naming_the_instance_and_skips_only_its_children(
-    sandbox_env, fixture_repo, capsys
+    sandbox_env, fixture_repo
 ):
+    import subprocess
+    import sys
+
+    from prefect.settings import PREFECT_API_URL
+
     repo = fixture_repo("tiny")
-    code, out, err = _deploy(capsys, "--repo", str(repo), "--stack", "broken")
+    env = {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value()}
+    # the real command line, as a user runs it: one line per instance, no traceback
+    proc = subprocess.run([sys.executable, "-m", "stackflow", "deploy", "--repo", str(repo),
+                           "--stack", "broken"], env=env, capture_output=True, text=True, timeout=600)
+    code, out, err = proc.returncode, proc.stdout, proc.stderr
     assert code == 1
     lines = {line.split()[0]: line for line in out.splitlines()[1:]}
     assert "failed" in lines["broken/vpc"]
