@@ -36,6 +36,8 @@ class DependencyGraph:
         return graph
 
     def check_acyclic(self) -> None:
+        if nx.is_directed_acyclic_graph(self.digraph):  # fast path; find_cycle only to explain
+            return
         try:
             cycle = nx.find_cycle(self.digraph)
         except nx.NetworkXNoCycle:

@@ -16,6 +16,18 @@ class InstanceRef:
     stack: str
     component: str
 
+    def __hash__(self) -> int:
+        # refs are graph nodes and dict keys hashed millions of times on big repos: hash once
+        cached = self.__dict__.get("_hash")
+        if cached is None:
+            cached = hash((self.stack, self.component))
+            object.__setattr__(self, "_hash", cached)
+        return cached
+
+    def __reduce__(self) -> tuple[type, tuple[str, str]]:
+        # never pickle the cached hash: string hashes differ between processes
+        return (InstanceRef, (self.stack, self.component))
+
     def __str__(self) -> str:
         return f"{self.stack}/{self.component}"
 
