@@ -1,14 +1,12 @@
 """Alembic environment: runs on the connection `Ledger` hands over (never reads alembic.ini).
 
-On PostgreSQL an advisory lock makes concurrent first uses migrate one after the other; on
-SQLite the write transaction (BEGIN IMMEDIATE) does the same.
+`stackflow.tasks.ledger.store.migrate` opens that connection's transaction (taking PostgreSQL's
+advisory lock, or SQLite's write lock) so concurrent first uses migrate one after the other.
 """
 
 from alembic import context
 
 from stackflow.tasks.ledger.models import metadata
-
-MIGRATION_LOCK = 7_351_802_114  # pg_advisory_xact_lock key: "stackflow ledger migrations"
 
 connection = context.config.attributes["connection"]
 context.configure(
@@ -16,7 +14,5 @@ context.configure(
     target_metadata=metadata,
     render_as_batch=connection.dialect.name == "sqlite",
 )
-with context.begin_transaction():
-    if connection.dialect.name == "postgresql":
-        connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
+with context.begin_transaction():  # inside the caller's transaction: adds none of its own
     context.run_migrations()

@@ -1,0 +1,1 @@
+"""The run ledger: every run, instance result, approval and lock event, in one database."""
