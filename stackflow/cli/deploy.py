@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 from pathlib import Path
 
 from stackflow.errors import ConfigError
 
-from .options import add_repo, add_selection
+from .options import add_repo, add_selection, print_outcomes
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -69,7 +68,6 @@ def quiet_console_tracebacks() -> None:
 def run_deploy(args: argparse.Namespace) -> int:
     from stackflow.settings import load_settings
     from stackflow.stacks_loader.outcome import StackOutcome
-    from stackflow.stacks_loader.report import outcomes_text
     from stackflow.stacks_loader.selection import select_target
 
     mode = "plan" if args.command == "plan" or getattr(args, "plan_only", False) else args.mode
@@ -117,11 +115,5 @@ def run_deploy(args: argparse.Namespace) -> int:
     except DeployFailed as failed:
         outcomes = failed.outcomes
         code = 1
-    if args.format == "json":
-        print(json.dumps([o.to_json() for o in outcomes], indent=2))
-    else:
-        print(outcomes_text(outcomes))
-        if code:
-            print(f"stackflow: {sum(o.status == 'failed' for o in outcomes)} instance(s) failed",
-                  file=sys.stderr)
+    print_outcomes(outcomes, args.format, failed=bool(code))
     return code

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
+import sys
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from stackflow.stacks_loader.outcome import StackOutcome
 
 import yaml
 
@@ -25,3 +29,16 @@ def emit(data: Any, fmt: str) -> None:
         print(json.dumps(data, indent=2, sort_keys=False, default=str))
     else:
         print(yaml.safe_dump(data, sort_keys=False, default_flow_style=False).rstrip())
+
+
+def print_outcomes(outcomes: list["StackOutcome"], fmt: str, failed: bool) -> None:
+    """The outcomes as `deploy` prints them: a table (text) or the JSON contract."""
+    from stackflow.stacks_loader.report import outcomes_text
+
+    if fmt == "json":
+        print(json.dumps([o.to_json() for o in outcomes], indent=2))
+        return
+    print(outcomes_text(outcomes))
+    if failed:
+        print(f"stackflow: {sum(o.status == 'failed' for o in outcomes)} instance(s) failed",
+              file=sys.stderr)

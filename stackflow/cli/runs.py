@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from stackflow.errors import ConfigError
 
-from .options import emit
+from .options import emit, print_outcomes
 
 if TYPE_CHECKING:
     from stackflow.stacks_loader.outcome import StackOutcome
@@ -210,19 +210,6 @@ def export_audit(args: argparse.Namespace) -> int:
     writer.writeheader()
     writer.writerows(docs)
     return 0
-
-
-def print_outcomes(outcomes: list[StackOutcome], fmt: str, failed: bool) -> None:
-    """The outcomes as `deploy` prints them: a table (text) or the JSON contract."""
-    from stackflow.stacks_loader.report import outcomes_text
-
-    if fmt == "json":
-        print(json.dumps([o.to_json() for o in outcomes], indent=2))
-        return
-    print(outcomes_text(outcomes))
-    if failed:
-        print(f"stackflow: {sum(o.status == 'failed' for o in outcomes)} instance(s) failed",
-              file=sys.stderr)
 
 
 def run_retry(args: argparse.Namespace) -> int:

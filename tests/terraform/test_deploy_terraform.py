@@ -89,7 +89,8 @@ def test_terraform_error_is_one_line_naming_the_instance_and_skips_only_its_chil
     assert "failed" in lines["broken/vpc"]
     assert "broken/vpc: terraform plan failed (exit 1): Error:" in lines["broken/vpc"]
     assert "skipped" in lines["broken/subnet"] and "ancestor failed: broken/vpc" in lines["broken/subnet"]
-    assert "succeeded" in lines["broken/queue"]
+    # the unrelated sibling ran (applied now, or already applied by an earlier test on this bed)
+    assert lines["broken/queue"].split()[1] in ("succeeded", "no")
     assert "1 instance(s) failed" in err
     assert "Traceback" not in out + err
 
