@@ -8,6 +8,11 @@ if [ ! -x /usr/bin/chromium ]; then
   echo "scripts/test.sh: installing Debian's chromium for the approval UI test" >&2
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
+# The ledger suite runs on a real PostgreSQL too (Debian's package; started by the tests).
+if ! command -v initdb >/dev/null && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  echo "scripts/test.sh: installing Debian's postgresql for the ledger tests" >&2
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql >/dev/null
+fi
 set +e
 .venv/bin/python -m pytest -n "$workers" --dist loadgroup -q "$@"
 code=$?
