@@ -7,7 +7,9 @@ graph bookkeeping lives in `stacks_loader.schedule`; this module only turns it i
 
 from __future__ import annotations
 
+import logging
 import queue
+import threading
 import time
 import uuid
 from collections.abc import Mapping
@@ -190,15 +192,45 @@ def validate_instance(label: str, command: str, outputs: dict[str, Any], repo: s
     get_run_logger().info("%s: validated: %s", label, command)
 
 
-def _plan_artifact(ref: InstanceRef, plan: PlanResult) -> None:
-    """A markdown artifact per planned instance: counts and the resources that change."""
-    s = plan.summary
-    lines = [f"# plan {ref}", "", f"**+{s.add} ~{s.change} -{s.destroy}**", ""]
-    lines += [f"- `{r.address}`: {', '.join(r.actions)}" for r in s.resources] or ["No changes."]
-    if plan.plan_uri:
-        lines += ["", f"Plan file: `{plan.plan_uri}` (sha256 `{plan.plan_sha256[:16]}`)"]
-    key = "plan-" + "".join(c if c.isalnum() else "-" for c in str(ref).lower()).strip("-")
-    create_markdown_artifact(key=key[:100], markdown="\n".join(lines), description=f"plan of {ref}")
+class PlanArtifacts:
+    """Per-instance plan summaries as markdown artifacts of this flow run.
+
+    Posted from a background thread with one client: each artifact costs the server a write
+    (~40 ms here), which must not sit on the scheduler's path. `close` waits for the last ones.
+    """
+
+    def __init__(self) -> None:
+        self._flow_run_id = flow_run_runtime.id
+        self._queue: queue.Queue[tuple[str, str, str] | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._post_all, name="plan-artifacts", daemon=True)
+        self._thread.start()
+
+    def add(self, ref: InstanceRef, plan: PlanResult) -> None:
+        s = plan.summary
+        lines = [f"# plan {ref}", "", f"**+{s.add} ~{s.change} -{s.destroy}**", ""]
+        lines += [f"- `{r.address}`: {', '.join(r.actions)}" for r in s.resources] or ["No changes."]
+        if plan.plan_uri:
+            lines += ["", f"Plan file: `{plan.plan_uri}` (sha256 `{plan.plan_sha256[:16]}`)"]
+        key = "plan-" + "".join(c if c.isalnum() else "-" for c in str(ref).lower()).strip("-")
+        self._queue.put((key[:100], "\n".join(lines), f"plan of {ref}"))
+
+    def _post_all(self) -> None:
+        from prefect.client.orchestration import get_client
+        from prefect.client.schemas.actions import ArtifactCreate
+
+        with get_client(sync_client=True) as client:
+            while (item := self._queue.get()) is not None:
+                key, markdown, description = item
+                try:
+                    client.create_artifact(ArtifactCreate(
+                        key=key, type="markdown", data=markdown, description=description,
+                        flow_run_id=self._flow_run_id))
+                except Exception as exc:  # a report that failed must not fail the deploy
+                    logging.getLogger("stackflow").warning("plan artifact %s not saved: %s", key, exc)
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join()
 
 
 def _error_line(exc: BaseException) -> str:
@@ -340,7 +372,7 @@ class _GraphRun:
     def _on_plan(self, ref: InstanceRef, plan: PlanResult) -> None:
         self.plans[ref] = plan
         if plan.summary.has_changes:
-            _plan_artifact(ref, plan)
+            self.artifacts.add(ref, plan)
         instance = self.instances[ref]
         summary = plan.summary
         if summary.has_changes:
@@ -432,9 +464,11 @@ class _GraphRun:
                 self.outputs[parent] = value
 
     def run(self) -> list[StackOutcome]:
+        self.artifacts = PlanArtifacts()
         try:
             return self._run()
         finally:
+            self.artifacts.close()
             # a run that ends early (an exception, a cancel) gives back every lock it still holds
             for lease in self.leases.values():
                 if self.locks is not None:

@@ -57,5 +57,6 @@ def test_deployment_from_prefect_yaml_runs_on_a_worker_when_triggered_over_rest(
     artifacts = prefect_server.request("POST", "/artifacts/filter",
                                        {"artifacts": {"flow_run_id": {"any_": [run["id"]]}}})
     summary = next(a for a in artifacts if a["key"] == "stackflow-deploy-summary")
+    assert {"plan-twins-queue-a", "plan-twins-queue-b", "plan-twins-topic"} <= {a["key"] for a in artifacts}
     assert "`twins/topic` | succeeded" in summary["data"]
     assert "queue/twins-queue-a/terraform.tfstate" in sandbox.state_keys()
