@@ -127,7 +127,9 @@ def lock_instance(label: str, locks: StackLocks, instance: StackInstance, holder
     if not take:
         locks.wait_for_maintenance(instance, timeout_s=timeout_s, on_wait=logger.info)
         return None
+    started = time.monotonic()
     lease = locks.acquire(instance, holder, timeout_s=timeout_s, on_wait=logger.info)
+    lease.waited_s = time.monotonic() - started
     logger.info("%s: holds lock %s (%s)", label, lease.name, lease.address)
     return lease
 
@@ -307,6 +309,7 @@ class _GraphRun:
         lease = self.leases.pop(ref, None)
         if lease is not None and self.locks is not None:
             self.locks.release(lease)
+            self.recorder.lock_event(ref, lease.name, "released", detail=lease.address)
         if outcome.status in ("succeeded", "no changes"):
             self.queue.succeed(ref)
         elif outcome.status == "failed":
@@ -367,6 +370,8 @@ class _GraphRun:
     def _on_lock(self, ref: InstanceRef, lease: Lease | None) -> None:
         if lease is not None:
             self.leases[ref] = lease
+            self.recorder.lock_event(ref, lease.name, "taken", waited_s=lease.waited_s,
+                                     detail=lease.address)
         self._plan(ref)
 
     def _on_plan(self, ref: InstanceRef, plan: PlanResult) -> None:

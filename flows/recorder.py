@@ -58,6 +58,9 @@ class RunRecorder(Protocol):
     def approval_decided(self, instance: InstanceRef, decision: str, by: str, reason: str,
                          plan_checksum: str) -> None: ...
 
+    def lock_event(self, instance: InstanceRef, lock: str, event: str, *, waited_s: float = 0.0,
+                   detail: str = "") -> None: ...
+
     def known_durations(self, instances: Iterable[InstanceRef]) -> dict[InstanceRef, float]: ...
 
 
@@ -78,6 +81,10 @@ class NullRecorder:
 
     def approval_decided(self, instance: InstanceRef, decision: str, by: str, reason: str,
                          plan_checksum: str) -> None:
+        pass
+
+    def lock_event(self, instance: InstanceRef, lock: str, event: str, *, waited_s: float = 0.0,
+                   detail: str = "") -> None:
         pass
 
     def known_durations(self, instances: Iterable[InstanceRef]) -> dict[InstanceRef, float]:

@@ -102,6 +102,7 @@ class Lease:
     since: datetime
     lease_s: float
     lost: str | None = None  # why the server no longer counts this lease, if it does not
+    waited_s: float = 0.0  # how long the taker queued for it
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
     _thread: threading.Thread | None = field(default=None, repr=False)
 

@@ -105,6 +105,12 @@ class LedgerRecorder:
     def known_durations(self, instances: Iterable[InstanceRef]) -> dict[InstanceRef, float]:
         return self.ledger.known_durations(instances, mode=self.mode)
 
+    def lock_event(self, instance: InstanceRef, lock: str, event: str, *, waited_s: float = 0.0,
+                   detail: str = "") -> None:
+        """A state lock taken (after waiting `waited_s`) or released, as it happens."""
+        self.ledger.record_lock_event(lock, event, run=self.run_id, instance=instance,
+                                      waited_s=waited_s, detail=detail)
+
     def approval_decided(self, instance: InstanceRef, decision: str, by: str, reason: str,
                          plan_checksum: str) -> None:
         """A gate's answer, written the moment it is known."""

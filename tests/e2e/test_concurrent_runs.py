@@ -55,6 +55,9 @@ def test_ten_concurrent_runs_never_overlap_on_one_instance_and_all_complete(
         span = windows.setdefault(instance, {}).setdefault(run_id, [start, end])
         span[0], span[1] = min(span[0], start), max(span[1], end)
     assert set(windows) == {"shared/queue-a", "shared/queue-b"}
+    # every lock taken was released, and both are in the ledger for every run
+    events = db.execute("SELECT event, COUNT(*) FROM lock_events GROUP BY event").fetchall()
+    assert dict(events) == {"taken": 2 * RUNS, "released": 2 * RUNS}
     for instance, by_run in windows.items():
         assert len(by_run) == RUNS, instance
         spans = sorted(by_run.values())

@@ -118,3 +118,14 @@ def test_locked_instance_is_planned_but_never_applied():
     (outcome,) = _f()
     assert outcome.status == "skipped" and "locked" in outcome.reason
     assert steps.ran("plan") == ["s/db"] and steps.ran("apply") == []
+
+
+def test_failed_child_destroy_keeps_its_ancestors():
+    steps = FakeSteps(fail={"s/d"})
+    out = _run(steps, mode="destroy")
+    assert out["s/d"].status == "failed"
+    # b and a are ancestors of d: destroying them would orphan d's resources
+    assert (out["s/b"].status, out["s/b"].cause) == ("skipped", "s/d")
+    assert (out["s/a"].status, out["s/a"].cause) == ("skipped", "s/d")
+    assert out["s/c"].status == "succeeded" and out["s/x"].status == "succeeded"
+    assert "s/a" not in steps.ran("apply")
