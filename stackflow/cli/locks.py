@@ -101,6 +101,20 @@ def lock_cmd(args: argparse.Namespace) -> int:
     return 0
 
 
+def _record_forced(freed: LockInfo) -> None:
+    """A forced release is an audit event: who took the lock away from which run."""
+    import getpass
+    import socket
+
+    from stackflow.settings import load_settings
+    from stackflow.tasks.ledger.recorder import open_ledger
+
+    open_ledger(load_settings()).record_lock_event(
+        freed.name, "forced", instance=freed.instance or "",
+        by=f"{getpass.getuser()}@{socket.gethostname()}",
+        detail=f"freed from {freed.by} ({freed.address})")
+
+
 def unlock_cmd(args: argparse.Namespace) -> int:
     from stackflow.stacks_loader.lock_keys import is_lock_name
 
@@ -120,6 +134,7 @@ def unlock_cmd(args: argparse.Namespace) -> int:
                     raise
         if args.force and (freed := locks.force_free(target)) is not None:
             lifted.append(freed)
+            _record_forced(freed)
     if not lifted:
         raise ConfigError(f"unlock {args.target}: not locked"
                           + ("" if args.force else " for maintenance"))

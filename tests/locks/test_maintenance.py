@@ -77,8 +77,10 @@ def test_maintenance_lock_holds_runs_until_unlocked_and_locks_shows_it(tiny, cap
     assert not [i for i in json.loads(out) if i["address"].startswith(f"s3://{bucket}/")]
 
 
-def test_unlock_force_frees_an_apply_lock_whose_lease_the_server_forgot(prefect_env, capsys):
+def test_unlock_force_frees_an_apply_lock_whose_lease_the_server_forgot(prefect_env, capsys, monkeypatch, tmp_path):
     from prefect.client.orchestration import get_client
+
+    monkeypatch.setenv("STACKFLOW_HOME", str(tmp_path))  # the ledger that records the forced release
 
     from stackflow.stacks_loader.lock_keys import lock_name, state_address
     from tests.locks.instances import s3_instance
@@ -94,4 +96,8 @@ def test_unlock_force_frees_an_apply_lock_whose_lease_the_server_forgot(prefect_
 
     rc, out, _ = _run(capsys, "unlock", name, "--force")
     assert rc == 0 and out.startswith(f"freed the apply lock of {name} ({name}), held by unknown")
+    from stackflow.tasks.ledger.recorder import open_ledger
+
+    (event,) = open_ledger(load_settings()).lock_events()
+    assert (event.lock, event.event) == (name, "forced") and "@" in event.by
     locks.release(locks.acquire(instance, LockHolder("r2", "next", str(instance)), timeout_s=0))
