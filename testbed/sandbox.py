@@ -96,10 +96,10 @@ class Sandbox:
     def sqs_client(self) -> Any:
         return self.client("sqs")
 
-    def state_keys(self) -> list[str]:
-        """Keys of every object in the state bucket, sorted."""
+    def state_keys(self, bucket: str | None = None) -> list[str]:
+        """Keys of every object in the state bucket (or `bucket`), sorted."""
         paginator = self.s3_client().get_paginator("list_objects_v2")
-        pages = paginator.paginate(Bucket=self.state_bucket)
+        pages = paginator.paginate(Bucket=bucket or self.state_bucket)
         return sorted(item["Key"] for page in pages for item in page.get("Contents", []))
 
 

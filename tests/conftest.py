@@ -24,10 +24,15 @@ def prefect_api() -> Iterator[None]:
 
 @pytest.fixture
 def sandbox_env(sandbox, monkeypatch, tmp_path) -> dict[str, str]:  # noqa: F811
-    """The test bed's environment applied to this process, and a private stackflow home."""
+    """The test bed's environment applied to this process, a private stackflow home, and a
+    state bucket of this test's own, so no test sees state another test left behind."""
     import os
+    import uuid
 
     env = sandbox.env(os.environ)
+    bucket = f"tfstate-{uuid.uuid4().hex[:12]}"
+    sandbox.s3_client().create_bucket(Bucket=bucket)
+    env["TF_STATE_BUCKET"] = bucket
     env["STACKFLOW_HOME"] = str(tmp_path / "stackflow-home")
     env["STACKFLOW_RETRY_DELAY_S"] = "0.5"
     for name in [k for k in os.environ if k.startswith("AWS_")]:

@@ -95,7 +95,7 @@ def test_state_lock_held_briefly_is_retried_to_success(sandbox, sandbox_env, fix
     monkeypatch.setenv("STACKFLOW_RETRIES", "4")
     repo = fixture_repo("tiny")
     table = sandbox.client("dynamodb")
-    lock_id = f"{sandbox.state_bucket}/queue/transient/terraform.tfstate"
+    lock_id = f"{sandbox_env['TF_STATE_BUCKET']}/queue/transient/terraform.tfstate"
     table.put_item(TableName=sandbox.lock_table, Item={
         "LockID": {"S": lock_id},
         "Info": {"S": json.dumps({"ID": "someone-else", "Operation": "OperationTypeApply", "Who": "ci"})},

@@ -53,7 +53,7 @@ def test_two_instances_of_one_component_folder_apply_at_once_without_interfering
     assert {k: r["status"] for k, r in results.items()} == {
         "twins/queue-a": "succeeded", "twins/queue-b": "succeeded", "twins/topic": "succeeded"}
     # each instance has its own state (derived components: workspace <stack>-<component>)
-    keys = set(sandbox.state_keys())
+    keys = set(sandbox.state_keys(sandbox_env["TF_STATE_BUCKET"]))
     assert {"queue/twins-queue-a/terraform.tfstate", "queue/twins-queue-b/terraform.tfstate"} <= keys
     sqs = sandbox.client("sqs")
     names = {url.rsplit("/", 1)[-1] for url in sqs.list_queues().get("QueueUrls", [])}
