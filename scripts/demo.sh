@@ -27,7 +27,11 @@ export STACKFLOW_HOME="$demo/stackflow"
 
 echo "== stackflow deploy --repo examples/acme --all =="
 start=$(date +%s)
-.venv/bin/stackflow deploy --repo examples/acme --all
+# prod instances wait at approval gates; the demo approves them itself (see the Prefect UI)
+.venv/bin/stackflow deploy --repo examples/acme --all &
+deploy_pid=$!
+.venv/bin/python scripts/demo_approver.py "$deploy_pid" &
+wait "$deploy_pid"
 echo "(deploy took $(( $(date +%s) - start )) s)"
 
 echo "== second run: stackflow plan --repo examples/acme --all (expect no changes) =="
