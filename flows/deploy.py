@@ -431,7 +431,6 @@ class _GraphRun:
                      plan=self.plans[ref], guard=guard)
 
     def _on_apply(self, ref: InstanceRef, result: ApplyResult) -> None:
-        plan = self.plans[ref]
         self.outputs[ref] = result.outputs
         self.applied[ref] = result
         command = validation_command(self.instances[ref]) if self.mode == "apply" else None

@@ -91,14 +91,8 @@ def select_target(
     graph = stackset.graph()  # validates every edge and cycles before anything runs
     patterns = list(patterns)
     selected = select_instances(stackset.instances, patterns, all_instances=all_instances)
-    run_graph = graph.subgraph(selected)
-    run_graph.add_edges(stage_edges(stackset.instances, selected), why="settings.stackflow.stages")
-    return DeployTarget(
-        instances=stackset.instances,
-        graph=run_graph,
-        generate_backend=bool(getattr(stackset.atmos, "auto_generate_backend_file", True)),
-        excluded=excluded_instances(stackset.instances, patterns, all_instances=all_instances),
-    )
+    excluded = excluded_instances(stackset.instances, patterns, all_instances=all_instances)
+    return _target(stackset, graph, selected, excluded)
 
 
 def select_refs(
@@ -124,11 +118,17 @@ def select_refs(
             selected.add(ref)
         elif not inst.abstract:
             out[ref] = "metadata.enabled is false"
+    return _target(stackset, graph, selected, out)
+
+
+def _target(stackset: "StackSet", graph: DependencyGraph, selected: set[InstanceRef],
+            excluded: dict[InstanceRef, str]) -> DeployTarget:
+    """The selected subgraph, with stage promotion edges, as one run covers it."""
     run_graph = graph.subgraph(selected)
     run_graph.add_edges(stage_edges(stackset.instances, selected), why="settings.stackflow.stages")
     return DeployTarget(
         instances=stackset.instances,
         graph=run_graph,
-        generate_backend=bool(getattr(stackset.atmos, "auto_generate_backend_file", True)),
-        excluded=out,
+        generate_backend=stackset.atmos.auto_generate_backend_file,
+        excluded=excluded,
     )

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import sys
 from datetime import date, datetime, time, timezone
 from typing import TYPE_CHECKING, Any
@@ -17,7 +16,6 @@ from stackflow.errors import ConfigError
 from .options import emit, print_outcomes
 
 if TYPE_CHECKING:
-    from stackflow.stacks_loader.outcome import StackOutcome
     from stackflow.tasks.ledger.models import Run, StepAttempt
     from stackflow.tasks.ledger.store import Ledger, LedgerEvent
 
