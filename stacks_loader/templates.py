@@ -8,12 +8,13 @@ Anything else (`if`, pipes, other functions) is a `TemplateError`, never passed 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
-_ACTION = re.compile(r"\{\{(-\s)?(.*?)(\s-)?\}\}", re.S)
 _FIELD = re.compile(r"\.[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*\Z")
-_TOKEN = re.compile(r'\s*("(?:[^"\\]|\\.)*"|`[^`]*`|[^\s"`]+)')
+_SPACE = " \t\r\n"  # what Go's trim markers (`{{- `, ` -}}`) remove
+_SPACE_CHARS = frozenset(_SPACE)
 _VERB = re.compile(r"%[-+# 0]*\d*(?:\.\d+)?([a-zA-Z%])")
 
 
@@ -44,28 +45,106 @@ def render(
     out: list[str] = []
     pos = 0
     trim_next = False
-    for match in _ACTION.finditer(text):
-        chunk = text[pos : match.start()]
+    for action in _actions(text):
+        chunk = text[pos : action.start]
         if trim_next:
-            chunk = chunk.lstrip()
-        if match.group(1):
-            chunk = chunk.rstrip()
+            chunk = chunk.lstrip(_SPACE)
+        if action.trim_left:
+            chunk = chunk.rstrip(_SPACE)
         out.append(chunk)
-        try:
-            out.append(_evaluate(match.group(2).strip(), data, scalar))
-        except _Missing:
-            if not keep_missing:
-                raise
-            out.append(match.group(0))
-        trim_next = bool(match.group(3))
-        pos = match.end()
+        if action.body is not None:  # a `{{/* comment */}}` renders to nothing
+            try:
+                out.append(_evaluate(action.body.strip(_SPACE), data, scalar))
+            except _Missing:
+                if not keep_missing:
+                    raise
+                out.append(text[action.start : action.end])
+        trim_next = action.trim_right
+        pos = action.end
     tail = text[pos:]
     if trim_next:
-        tail = tail.lstrip()
-    if "{{" in tail:
-        raise TemplateError(f"unclosed template action in {text!r}")
+        tail = tail.lstrip(_SPACE)
     out.append(tail)
     return "".join(out)
+
+
+@dataclass(frozen=True)
+class _Action:
+    start: int  # offset of `{{`
+    end: int  # offset just past `}}`
+    body: str | None  # text between the delimiters and trim markers; None for a comment
+    trim_left: bool
+    trim_right: bool
+
+
+def _actions(text: str) -> Iterator[_Action]:
+    """The `{{ … }}` actions in `text`, lexed as Go's text/template does.
+
+    An action ends at the first `}}` outside a quoted (`"…"`), raw (`` `…` ``) or character
+    (`'…'`) literal, so `{{`{{ .x }}`}}` is one action whose value is the literal `{{ .x }}`.
+    """
+    pos = 0
+    while (start := text.find("{{", pos)) >= 0:
+        action = _action_at(text, start)
+        yield action
+        pos = action.end
+
+
+def _action_at(text: str, start: int) -> _Action:
+    i = start + 2
+    trim_left = text.startswith("-", i) and text[i + 1 : i + 2] in _SPACE_CHARS
+    if trim_left:
+        i += 2
+    if text.startswith("/*", i):
+        close = text.find("*/", i + 2)
+        if close < 0:
+            raise TemplateError(f"unclosed comment in template action {_excerpt(text, start)}")
+        end, trim_right = _right_delim(text, close + 2)
+        if end < 0:
+            raise TemplateError(f"comment ends before closing delimiter in {_excerpt(text, start)}")
+        return _Action(start, end, None, trim_left, trim_right)
+    body_start = i
+    while i < len(text):
+        if text[i] in "\"`'":
+            i = _skip_literal(text, i, start)
+            continue
+        end, trim_right = _right_delim(text, i)
+        if end >= 0:
+            return _Action(start, end, text[body_start:i], trim_left, trim_right)
+        i += 1
+    raise TemplateError(f"unclosed template action {_excerpt(text, start)}")
+
+
+def _right_delim(text: str, i: int) -> tuple[int, bool]:
+    """(offset past `}}` or ` -}}` at `i`, whether it trims), or (-1, False) if none is there."""
+    if text.startswith("}}", i):
+        return i + 2, False
+    if text[i : i + 1] in _SPACE_CHARS and text.startswith("-}}", i + 1):
+        return i + 4, True
+    return -1, False
+
+
+def _skip_literal(text: str, i: int, start: int) -> int:
+    """The offset just past the quoted, raw or character literal opening at `i`."""
+    quote = text[i]
+    j = i + 1
+    while j < len(text):
+        char = text[j]
+        if char == quote:
+            return j + 1
+        if quote != "`" and char == "\\":
+            j += 2
+            continue
+        if quote != "`" and char == "\n":
+            break
+        j += 1
+    kind = {'"': "quoted string", "`": "raw quoted string", "'": "character constant"}[quote]
+    raise TemplateError(f"unterminated {kind} in template action {_excerpt(text, start)}")
+
+
+def _excerpt(text: str, start: int) -> str:
+    snippet = text[start : start + 40].split("\n")[0]
+    return repr(snippet + ("…" if len(snippet) < len(text) - start else ""))
 
 
 def template_fields(text: str) -> list[str]:
@@ -122,16 +201,20 @@ def format_value(value: Any, path: str) -> str:
 
 
 def _tokens(expr: str) -> list[str]:
+    """Split an action's body into literals and words, as Go's lexer does (quotes hold spaces)."""
     tokens: list[str] = []
-    pos = 0
-    while pos < len(expr):
-        match = _TOKEN.match(expr, pos)
-        if not match or match.end() == pos:
-            break
-        tokens.append(match.group(1))
-        pos = match.end()
-        if not expr[pos:].strip():
-            break
+    i = 0
+    while i < len(expr):
+        if expr[i] in _SPACE:
+            i += 1
+            continue
+        start = i
+        if expr[i] in "\"`'":
+            i = _skip_literal(expr, i, start)
+        else:
+            while i < len(expr) and expr[i] not in _SPACE and expr[i] not in "\"`'":
+                i += 1
+        tokens.append(expr[start:i])
     return tokens
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from stackflow.errors import ConfigError
@@ -50,6 +52,21 @@ def test_templates_render_fields_literals_and_printf_only():
     assert render('{{ "{{" }} .x }}', data) == "{{ .x }}"
     for bad in ("{{ if .stack }}x{{ end }}", "{{ .stack | upper }}", "{{ index .vars 0 }}", "{{ .vars }}"):
         with pytest.raises(TemplateError):
+            render(bad, data)
+
+
+def test_templates_lex_actions_as_go_does_so_literals_may_hold_closing_braces():
+    data = {"x": "X"}
+    assert render("{{`{{ .x }}`}}", data) == "{{ .x }}"
+    assert render('{{ "}}" }}-{{ printf "%s }}" .x }}', data) == "}}-X }}"
+    assert render("a {{- /* a comment with }} */ -}} b", data) == "ab"
+    for bad, message in [
+        ('{{ "x }}', "unterminated quoted string in template action '{{ \"x }}'"),
+        ("{{ `x }}", "unterminated raw quoted string"),
+        ("{{ .x", "unclosed template action"),
+        ("{{/* x }}", "unclosed comment"),
+    ]:
+        with pytest.raises(TemplateError, match=re.escape(message)):
             render(bad, data)
 
 

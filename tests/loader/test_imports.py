@@ -159,6 +159,22 @@ def test_go_template_control_syntax_in_an_import_is_refused_naming_the_file(tmp_
         })
 
 
+def test_a_raw_string_escapes_a_template_from_the_import_context_to_the_component(tmp_path):
+    stacks = load_repo(tmp_path, {
+        "stacks/catalog/eks.yaml": "components: {terraform: {app: {vars: {name: '{{ .flavor }}-{{`{{ .atmos_component }}`}}'}}}}\n",
+        "stacks/deploy/dev.yaml": ctx("import: [{path: catalog/eks, context: {flavor: blue}}]\n"),
+    })
+    assert vars_of(stacks)["name"] == "blue-app"
+
+
+def test_an_unterminated_string_in_a_template_is_a_config_error_naming_the_file(tmp_path):
+    with pytest.raises(ConfigError, match=r"stacks/catalog/eks.yaml: unterminated quoted string in template action"):
+        load_repo(tmp_path, {
+            "stacks/catalog/eks.yaml": "vars: {x: '{{ \"x }}'}\n",
+            "stacks/deploy/dev.yaml": ctx("import: [{path: catalog/eks, context: {on: true}}]\ncomponents: {terraform: {app: {}}}\n"),
+        })
+
+
 def test_template_pipes_and_functions_are_refused(tmp_path):
     with pytest.raises(ConfigError, match=r"stacks/catalog/eks.yaml: unsupported template '\{\{ .name \| upper"):
         load_repo(tmp_path, {
