@@ -20,7 +20,6 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Iterable, Iterator, Mapping
-import gc
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
@@ -32,6 +31,7 @@ from .atmos_config import AtmosConfig, load_atmos_config
 from .globs import compile_glob, is_glob
 from .components import StackResolver
 from .dependencies import DependencyReader, LegacyMatch
+from .gc_pause import paused_gc
 from .imports import StackImporter
 from .manifests import ManifestReader
 from .model import StackInstance
@@ -384,9 +384,7 @@ def _load_only(
     dependency_reader = DependencyReader()
     clean_values: dict[tuple[int, int], Any] = {}
     pending: list[tuple[StackInstance, list[LegacyMatch]]] = []
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with paused_gc():
         for manifest in sorted(set(scope) & set(index.manifests)):
             resolver = StackResolver(
                 importer.merged(manifest), atmos, environ, warn=warnings.append, definer=definer,
@@ -396,12 +394,10 @@ def _load_only(
             names = [n for i, n in enumerate(resolver.components) if i == 0 or wanted.wants(resolver, n)]
             for name in names:
                 item = resolver._instance(name)  # noqa: SLF001 (resolve() does this for every name)
-                stackset.instances[item.instance.ref] = item.instance
+                inst = item.instance
+                stackset.instances[dependency_reader.refs.get(inst.stack, inst.component)] = inst
                 if item.legacy:
-                    pending.append((item.instance, item.legacy))
-    finally:
-        if gc_was_enabled:
-            gc.enable()
+                    pending.append((inst, item.legacy))
     if pending:
         _match_legacy(stackset.instances, pending, atmos)
     return stackset

@@ -525,7 +525,7 @@ class StackResolver:
             else:
                 component, target_stack, output, out_path = parse_terraform_function(marker, args)
                 ref = TerraformOutputRef(
-                    parent=InstanceRef(target_stack or stack, component),
+                    parent=self.dependency_reader.refs.get(target_stack or stack, component),
                     output=output,
                     path=out_path,
                     function=marker.function,  # type: ignore[arg-type]

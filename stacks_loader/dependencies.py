@@ -20,8 +20,9 @@ from typing import Any
 
 from stackflow.errors import ConfigError
 
-from .model import Dependency, InstanceRef
+from .model import Dependency
 from .naming import context_value
+from .refs import InstanceRefs
 from .source import normalize_relpath
 
 LEGACY_CONTEXT = ("namespace", "tenant", "environment", "stage")
@@ -68,7 +69,8 @@ class _Declarations:
 class DependencyReader:
     """Parses dependency declarations, caching by the identity of the (shared) sections."""
 
-    def __init__(self) -> None:
+    def __init__(self, refs: InstanceRefs | None = None) -> None:
+        self.refs = refs if refs is not None else InstanceRefs()
         self._cache: dict[tuple[int, int, int], tuple[tuple[Any, ...], _Declarations]] = {}
 
     def declared(
@@ -99,7 +101,7 @@ class DependencyReader:
         )
         for entry in declarations.entries:
             if entry.stack or not entry.context:
-                parent = InstanceRef(entry.stack or stack, entry.component)
+                parent = self.refs.get(entry.stack or stack, entry.component)
                 out.dependencies.append(Dependency(parent, entry.via, entry=entry.label))  # type: ignore[arg-type]
                 continue
             given = dict(entry.context)

@@ -10,7 +10,6 @@ as `deferred.fill_deferred` does by returning copies.
 
 from __future__ import annotations
 
-import gc
 import os
 import posixpath
 from collections.abc import Mapping
@@ -24,6 +23,7 @@ from stackflow.errors import ConfigError
 from .atmos_config import AtmosConfig, load_atmos_config
 from .components import ResolvedInstance, StackResolver
 from .dependencies import LEGACY_CONTEXT, DependencyReader, LegacyMatch
+from .gc_pause import paused_gc
 from .globs import compile_glob
 from .graph import DependencyGraph
 from .imports import StackImporter, Visit
@@ -31,6 +31,7 @@ from .manifests import ManifestReader
 from .model import Dependency, InstanceRef, StackInstance
 from .naming import context_from_vars
 from .provenance import PROVENANCE_SECTIONS, find_definer, instance_provenance
+from .refs import InstanceRefs
 from .source import SourceTree, as_source_tree
 
 _STACK_EXTENSIONS = (".yaml", ".yml", ".yaml.tmpl", ".yml.tmpl")
@@ -55,24 +56,28 @@ class StackSet:
         An edge to a disabled instance is dropped (with a warning); one to an unknown or abstract
         instance is a `ConfigError`; a cycle is a `CycleError`.
         """
-        deployable = self.deployable()
-        digraph = nx.DiGraph()
-        digraph.add_nodes_from(sorted(deployable))
-        for ref in sorted(deployable):
-            inst = deployable[ref]
-            for dep in inst.dependencies:
-                parent = self.instances.get(dep.parent)
-                if parent is None or parent.abstract:
-                    raise ConfigError(self._bad_parent(inst, dep, parent))
-                if not parent.enabled:
-                    self._warn(
-                        f"{self.atmos.stacks_path(inst.stack_file)}: {inst.ref} depends on {dep.parent} "
-                        f"({dep.entry or dep.via}), which is disabled; the edge is dropped"
-                    )
-                    continue
-                digraph.add_edge(dep.parent, ref)
-        graph = DependencyGraph(digraph)
-        graph.check_acyclic()
+        with paused_gc():  # as in `load_stacks`: many new containers, no garbage
+            deployable = self.deployable()
+            refs = sorted(deployable, key=_ref_order)
+            edges: list[tuple[InstanceRef, InstanceRef]] = []
+            for ref in refs:
+                inst = deployable[ref]
+                for dep in inst.dependencies:
+                    parent = self.instances.get(dep.parent)
+                    if parent is None or parent.abstract:
+                        raise ConfigError(self._bad_parent(inst, dep, parent))
+                    if not parent.enabled:
+                        self._warn(
+                            f"{self.atmos.stacks_path(inst.stack_file)}: {inst.ref} depends on {dep.parent} "
+                            f"({dep.entry or dep.via}), which is disabled; the edge is dropped"
+                        )
+                        continue
+                    edges.append((dep.parent, ref))
+            digraph = nx.DiGraph()
+            digraph.add_nodes_from(refs)
+            digraph.add_edges_from(edges)
+            graph = DependencyGraph(digraph)
+            graph.check_acyclic()
         return graph
 
     def visits(self, stack_file: str) -> list[Visit]:
@@ -125,15 +130,9 @@ def load_stacks(
     `environ` stands in for the process environment (`ATMOS_*`, `!env`); nothing is read from
     `os.environ`, nothing is run, nothing is written.
     """
-    # Loading allocates millions of small objects and frees almost none: the cyclic GC would
-    # rescan them again and again (a third of the time) while finding nothing to collect.
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
-    try:
+    # Loading allocates millions of small objects and frees almost none: see `gc_pause`.
+    with paused_gc():
         return _load(as_source_tree(tree), environ, allow_exec)
-    finally:
-        if gc_was_enabled:
-            gc.enable()
 
 
 def _load(tree: SourceTree, environ: Mapping[str, str], allow_exec: bool) -> StackSet:
@@ -168,7 +167,8 @@ def _load(tree: SourceTree, environ: Mapping[str, str], allow_exec: bool) -> Sta
                 warn(f"component folder {path} does not exist")
         return exists
 
-    dependency_reader = DependencyReader()
+    refs = InstanceRefs()
+    dependency_reader = DependencyReader(refs)
     clean_values: dict[tuple[int, int], Any] = {}
     owners: dict[str, str] = {}
     pending: list[tuple[StackInstance, list[LegacyMatch]]] = []
@@ -192,7 +192,7 @@ def _load(tree: SourceTree, environ: Mapping[str, str], allow_exec: bool) -> Sta
                     f"stack {inst.stack!r} is produced by two manifests: {atmos.stacks_path(owner)} "
                     f"and {atmos.stacks_path(manifest)}"
                 )
-            stackset.instances[inst.ref] = inst
+            stackset.instances[refs.get(inst.stack, inst.component)] = inst
             if item.legacy:
                 pending.append((inst, item.legacy))
     if pending:
@@ -254,3 +254,8 @@ def _guess_stack(context: dict[str, str], atmos: AtmosConfig) -> str:
     else:
         parts = [context.get(key, "") for key in LEGACY_CONTEXT]
     return "-".join(p for p in parts if p) or "?"
+
+
+def _ref_order(ref: InstanceRef) -> tuple[str, str]:
+    """`InstanceRef`'s own order, as a key: sorting then compares plain tuples in C."""
+    return (ref.stack, ref.component)
