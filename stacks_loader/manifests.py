@@ -19,6 +19,7 @@ import yaml
 
 from stackflow.errors import ConfigError
 
+from .filetypes import FileTypeError, include_extension, parse_dotenv, parse_hcl_attributes, parse_json
 from .model import ExecRef
 from .source import SourceTree, normalize_relpath
 from .templates import TemplateError, render
@@ -345,29 +346,30 @@ class ManifestReader:
             raise ConfigError(f"{where}: !include: {exc}") from None
 
     def _include_value(self, path: str, content: bytes, raw: bool, where: str, loader: _Loader) -> Any:
-        ext = posixpath.splitext(path)[1].lower()
+        """The included file's value, parsed by its extension as Atmos does (`!include.raw`: text)."""
+        ext = include_extension(path)
         if b"{{" in content:  # rendered with the instance, like the rest of its manifest
             loader.markers.templates = True
-        if raw or ext not in (".yaml", ".yml", ".json", ".hcl", ".tf", ".tfvars"):
-            try:
-                return content.decode("utf-8")
-            except UnicodeDecodeError:
-                raise ConfigError(f"{where}: !include {path}: not UTF-8 text") from None
-        if ext in (".yaml", ".yml"):
+        if ext in (".yaml", ".yml") and not raw:
             included = self.read(path)
             loader.markers.update(included.markers, list(loader.path))
             return included.data
-        if ext == ".json":
-            try:
-                return json.loads(content)
-            except ValueError as exc:
-                raise ConfigError(f"{where}: !include {path}: invalid JSON: {exc}") from None
         try:
-            import hcl2
-
-            return hcl2.loads(content.decode("utf-8"))
-        except Exception as exc:  # python-hcl2 raises lark errors of many kinds
-            raise ConfigError(f"{where}: !include {path}: invalid HCL: {exc}") from None
+            text = content.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ConfigError(f"{where}: !include {path}: not UTF-8 text") from None
+        try:
+            if raw:
+                return text
+            if ext == ".json":
+                return parse_json(text)
+            if ext in (".hcl", ".tf", ".tfvars"):
+                return parse_hcl_attributes(text)
+            if ext == ".env":
+                return parse_dotenv(text, self.environ)
+        except FileTypeError as exc:
+            raise ConfigError(f"{where}: !include {path}: {exc}") from None
+        return text
 
 
 def _context_key(context: Mapping[str, Any] | None) -> str:

@@ -7,6 +7,7 @@ import re
 import pytest
 
 from stackflow.errors import ConfigError
+from stackflow.stacks_loader.filetypes import include_extension
 from stackflow.stacks_loader.globs import glob_match
 from stackflow.stacks_loader.merge import merge, merge_all
 from stackflow.stacks_loader.model import InstanceRef
@@ -68,6 +69,17 @@ def test_templates_lex_actions_as_go_does_so_literals_may_hold_closing_braces():
     ]:
         with pytest.raises(TemplateError, match=re.escape(message)):
             render(bad, data)
+
+
+@pytest.mark.parametrize(
+    ("path", "extension"),
+    [
+        ("a/b.JSON", ".json"), ("vpc/dev.tfvars", ".tfvars"), ("x.env", ".env"), (".env.local", ".env"),
+        (".env", ".env"), (".gitignore", ""), ("notes", ""), ("file.", ""), ("a.backup.yaml", ".yaml"),
+    ],
+)
+def test_included_files_are_parsed_by_the_extension_atmos_sees(path, extension):
+    assert include_extension(path) == extension
 
 
 def test_paths_outside_the_repository_are_refused():

@@ -3,6 +3,8 @@ typing as Atmos (Go yaml.v3) reads it; component-level templates."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from stackflow.errors import ConfigError
@@ -76,6 +78,73 @@ def test_include_inserts_yaml_json_and_text_files(tmp_path):
     vars_ = inst(stacks).vars
     assert vars_["tags"] == {"team": "platform", "levels": [1, 2]} and vars_["first_level"] == 1
     assert vars_["policy"] == {"Version": "2012-10-17"} and vars_["notes"] == "hello\n"
+
+
+def test_include_of_tfvars_gives_values_without_quotes_as_atmos_does(tmp_path):
+    stacks = load_repo(tmp_path, {
+        "components/terraform/vpc/envs/dev.tfvars": """\
+            cidr_block = "10.0.0.0/16"
+            azs        = ["us-east-1a", "us-east-1b"]
+            tags       = { "Name" = "vpc \\"main\\"", nested = { on = true, n = 2 } }
+            literal    = "$${not.interpolated}"
+            ratio      = 1.5
+            doc = <<-EOT
+                first
+                  second
+                EOT
+        """,
+        "stacks/deploy/dev.yaml": ctx("""
+            components:
+              terraform:
+                app:
+                  vars: !include ../../components/terraform/vpc/envs/dev.tfvars
+        """),
+    })
+    vars_ = inst(stacks).vars
+    assert vars_["cidr_block"] == "10.0.0.0/16" and vars_["azs"] == ["us-east-1a", "us-east-1b"]
+    assert vars_["tags"] == {"Name": 'vpc "main"', "nested": {"on": True, "n": 2}}
+    assert vars_["literal"] == "${not.interpolated}" and vars_["doc"] == "first\n  second\n"
+    assert vars_["ratio"] == 1  # Atmos' ctyToGo turns every HCL number into an int64
+
+
+@pytest.mark.parametrize(("hcl", "message"), [
+    ('name = "${var.env}-vpc"\n', "'name' has an interpolation"),
+    ("name = var.env\n", "'name' is an expression (var.env)"),
+    ('variable "env" {\n  default = "dev"\n}\n', "unexpected 'variable' block"),
+])
+def test_include_of_hcl_with_variables_or_blocks_fails_as_in_atmos(tmp_path, hcl, message):
+    with pytest.raises(ConfigError, match=r"stacks/deploy/dev.yaml:\d+: !include config/x.hcl: " + re.escape(message)):
+        load_repo(tmp_path, {
+            "config/x.hcl": hcl,
+            "stacks/deploy/dev.yaml": ctx("components: {terraform: {app: {vars: {x: !include config/x.hcl}}}}\n"),
+        })
+
+
+def test_include_of_a_dotenv_file_gives_a_map_of_strings(tmp_path):
+    stacks = load_repo(tmp_path, {
+        "config/app.env": """\
+            # database
+            export HOST=db.local
+            PORT=5432 # default
+            URL="postgres://${HOST}:$PORT\\n"
+            RAW='$HOST stays'
+            FROM_ENV=${REGION}
+        """,
+        "config/.env.dev": "STAGE: dev\n",
+        "stacks/deploy/dev.yaml": ctx("""
+            components:
+              terraform:
+                app:
+                  vars:
+                    app: !include config/app.env
+                    dev: !include config/.env.dev
+                    raw: !include.raw config/.env.dev
+        """),
+    }, environ={"REGION": "us-east-1"})
+    vars_ = inst(stacks).vars
+    assert vars_["app"] == {"HOST": "db.local", "PORT": "5432", "URL": "postgres://db.local:5432\n",
+                            "RAW": "$HOST stays", "FROM_ENV": "us-east-1"}
+    assert vars_["dev"] == {"STAGE": "dev"} and vars_["raw"] == "STAGE: dev\n"
 
 
 def test_terraform_output_is_deferred_as_a_reference_and_recorded_as_a_dependency(tmp_path):
