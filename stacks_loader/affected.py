@@ -155,14 +155,17 @@ def instance_reasons(
 
 
 def deleted_instances(base: StackSet, head: StackSet) -> dict[InstanceRef, AffectedInstance]:
-    """Deployable instances of base that head no longer has, or has made abstract (a whole stack
-    gone: `deleted.stack`). A disabled instance is left alone, as Atmos does."""
+    """Instances of base whose name head no longer has (a whole stack gone: `deleted.stack`).
+
+    As Atmos (`describe_affected_deleted.go`): only abstract bases of base are skipped, so a
+    disabled instance that is removed is reported too; an instance head still has by name (even
+    made abstract or disabled there) is not deleted.
+    """
     head_stacks = {ref.stack for ref in head.instances}
     out: dict[InstanceRef, AffectedInstance] = {}
     for ref in sorted(base.instances):
         inst = base.instances[ref]
-        now = head.instances.get(ref)
-        if not inst.deployable or (now is not None and not now.abstract):
+        if inst.abstract or ref in head.instances:
             continue
         whole = ref.stack not in head_stacks
         out[ref] = AffectedInstance(

@@ -172,11 +172,18 @@ def test_without_include_dependents_the_selection_is_only_the_affected(tmp_path)
     assert all(i["dependents"] == [] for i in affected_to_json(aset))
 
 
-def test_removed_component_is_reported_deleted_not_dropped(tmp_path):
+def test_an_instance_made_abstract_in_head_is_not_deleted_as_in_atmos(tmp_path):
     aset = _affected(tmp_path, {"stacks/deploy/dev.yaml":
                                 "import: [catalog/base]\nvars: {tenant: plat, environment: ue1, stage: dev}\n"
                                 "components:\n  terraform:\n    app:\n      metadata: {type: abstract}\n"})
-    assert set(aset.deleted) == {InstanceRef(DEV, "app")}
+    assert aset.deleted == {} and InstanceRef(DEV, "app") not in aset.affected
+
+
+def test_a_disabled_instance_removed_in_head_is_deleted_as_in_atmos(tmp_path):
+    files = dict(FILES)
+    files["stacks/deploy/dev.yaml"] += "components:\n  terraform:\n    old:\n      metadata: {component: app, enabled: false}\n"
+    aset = _affected(tmp_path, {"stacks/deploy/dev.yaml": FILES["stacks/deploy/dev.yaml"]}, files=files)
+    assert set(aset.deleted) == {InstanceRef(DEV, "old")}
     item = affected_to_json(aset)[-1]
     assert item["deleted"] is True and item["affected"] == "deleted" and item["deletion_type"] == "component"
 
