@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from .globs import glob_match, is_glob
 from .model import InstanceRef, StackInstance
 from .resolve import StackSet, load_stacks
 from .source import SourceTree
@@ -141,10 +142,10 @@ def instance_reasons(
     if before is None or before.settings != inst.settings:
         if before is not None or inst.settings:
             reasons.append("stack.settings")
-    file = next((f for f in inst.depends_on_files if f in changed_set), "")
+    file = _changed_file(inst.depends_on_files, changed, changed_set)
     if file:
         reasons.append("file")
-    dep_folder = next((d for d in inst.depends_on_folders if any(_under(p, d) for p in changed)), "")
+    dep_folder = _changed_folder(inst.depends_on_folders, changed)
     if dep_folder:
         reasons.append("folder")
     if not reasons and before is None:
@@ -177,8 +178,52 @@ def deleted_instances(base: StackSet, head: StackSet) -> dict[InstanceRef, Affec
 
 def _section(inst: StackInstance, section: str) -> Any:
     if section == "dependencies":
-        return sorted(str(d.parent) for d in inst.dependencies if d.via == "dependencies.components")
+        return _dependencies_section(inst)
     return getattr(inst, section)
+
+
+def _dependencies_section(inst: StackInstance) -> Any:
+    """What Atmos compares for `stack.dependencies`: the whole merged `dependencies` section.
+
+    Without the recorded section, its parts the instance keeps: the `dependencies.components`
+    parents, and the watched files and folders unless they may come from `settings.depends_on`
+    (a change there is `stack.settings`, which Atmos does not report as `stack.dependencies`).
+    """
+    if inst.dependencies_section is not None:
+        return inst.dependencies_section
+    parents = sorted(str(d.parent) for d in inst.dependencies if d.via == "dependencies.components")
+    legacy = inst.settings.get("depends_on")
+    entries = legacy.values() if isinstance(legacy, Mapping) else legacy if isinstance(legacy, list) else ()
+    if any(isinstance(entry, Mapping) and (entry.get("file") or entry.get("folder")) for entry in entries):
+        return {"components": parents} if parents else {}
+    out: dict[str, Any] = {}
+    if parents:
+        out["components"] = parents
+    if inst.depends_on_files:
+        out["files"] = list(inst.depends_on_files)
+    if inst.depends_on_folders:
+        out["folders"] = list(inst.depends_on_folders)
+    return out
+
+
+def _changed_file(patterns: Iterable[str], changed: tuple[str, ...], changed_set: set[str]) -> str:
+    """The first file dependency a changed file matches; paths are doublestar globs in Atmos."""
+    for pattern in patterns:
+        if pattern in changed_set or (is_glob(pattern) and any(glob_match(pattern, p) for p in changed)):
+            return pattern
+    return ""
+
+
+def _changed_folder(patterns: Iterable[str], changed: tuple[str, ...]) -> str:
+    """The first folder dependency holding a changed file (Atmos matches `FOLDER/**`)."""
+    for pattern in patterns:
+        if is_glob(pattern):
+            glob = pattern.rstrip("/") + "/**"
+            if any(glob_match(glob, p) for p in changed):
+                return pattern
+        elif any(_under(p, pattern) for p in changed):
+            return pattern
+    return ""
 
 
 def _under(path: str, folder: str) -> bool:

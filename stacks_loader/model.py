@@ -115,6 +115,9 @@ class StackInstance:
     inheritance: list[str] = field(default_factory=list)
     # every manifest (relative to the stacks base path) merged into this instance's stack
     imports: list[str] = field(default_factory=list)
+    # the merged `dependencies` section as written (Atmos compares it whole for
+    # `stack.dependencies`); None when the resolver did not record it
+    dependencies_section: dict[str, Any] | None = None
 
     @property
     def ref(self) -> InstanceRef:

@@ -128,6 +128,39 @@ def test_depends_on_folder_change_is_folder(tmp_path):
     assert next(i for i in affected_to_json(aset))["folder"] == "src/app"
 
 
+DEPENDENCIES_FILES = {
+    "stacks/deploy/dev.yaml": """
+        vars: {tenant: plat, environment: ue1, stage: dev}
+        components:
+          terraform:
+            app:
+              dependencies:
+                files: [cfg/a.json]
+                components: [{kind: folder, path: "src/*/lambda"}]
+            web:
+              metadata: {component: app}
+              dependencies:
+                components: [{kind: file, path: "cfg/*.json"}]
+    """,
+    "components/terraform/app/main.tf": TF,
+    "cfg/a.json": "{}\n",
+    "src/one/lambda/handler.py": "print(1)\n",
+}
+
+
+def test_a_changed_dependencies_files_list_is_stack_dependencies(tmp_path):
+    head = DEPENDENCIES_FILES["stacks/deploy/dev.yaml"].replace("files: [cfg/a.json]", "files: [cfg/b.json]")
+    aset = _affected(tmp_path, {"stacks/deploy/dev.yaml": head}, files=DEPENDENCIES_FILES)
+    assert _reasons(aset) == {f"{DEV}/app": ["stack.dependencies"]}
+
+
+def test_file_and_folder_dependency_paths_are_globs(tmp_path):
+    aset = _affected(tmp_path, {"cfg/c.json": "{}\n", "src/two/lambda/x.py": "x = 1\n"}, files=DEPENDENCIES_FILES)
+    assert _reasons(aset) == {f"{DEV}/web": ["file"], f"{DEV}/app": ["folder"]}
+    items = {i["component"]: i for i in affected_to_json(aset)}
+    assert items["web"]["file"] == "cfg/*.json" and items["app"]["folder"] == "src/*/lambda"
+
+
 def test_every_reason_is_listed_in_affected_all(tmp_path):
     aset = _affected(tmp_path, {
         "components/terraform/vpc/main.tf": 'module "tags" {\n  source = "../modules/tags"\n}\n# x\n',
