@@ -1,9 +1,10 @@
-"""A stack manifest with its imports, deep-merged in Atmos order; file-scoped `overrides` attached.
+"""A stack manifest with its imports, deep-merged in Atmos order; `overrides` attached.
 
 Each manifest's imports are merged first (in the order listed, globs sorted), then the manifest
-itself. `overrides` (global and `terraform.overrides`) apply to the components defined in the
-manifest that declares them and in everything it imports, as the Atmos docs describe; when
-nested, the importing manifest's overrides win.
+itself. `overrides` (global and `terraform.overrides`) apply as Atmos' code applies them (not
+the narrower file scope its docs describe): to the components of the manifest that declares
+them and of everything it imports, and also to imports listed after it and to the components
+of the manifests importing it; an importing manifest's own overrides win.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import json
 import posixpath
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from stackflow.errors import ConfigError
@@ -54,6 +55,9 @@ class MergedManifest:
     config: dict[str, Any]
     files: tuple[str, ...]  # every manifest merged in, in merge order (may repeat)
     markers: Markers  # what the merged files hold that must be resolved per instance
+    # the `overrides` handed back to the importer (Atmos' TerraformOverridesInline/Imports)
+    overrides_inline: dict[str, Any] = field(default_factory=dict)
+    overrides_imported: dict[str, Any] = field(default_factory=dict)
 
 
 class StackImporter:
@@ -75,7 +79,7 @@ class StackImporter:
 
     def merged(self, path: str) -> MergedManifest:
         """The top-level stack manifest `path` (relative to the stacks base path), fully merged."""
-        return self._process(path, {}, ImportSpec(path, {}), {}, ())
+        return self._process(path, {}, ImportSpec(path, {}), {}, {}, ())
 
     def visits(self, path: str) -> list[Visit]:
         """Every manifest merged into the stack `path`, in merge order, with its importers."""
@@ -113,13 +117,21 @@ class StackImporter:
         path: str,
         context: dict[str, Any],
         spec: ImportSpec,
-        parent_overrides: dict[str, Any],
+        parent_inline: dict[str, Any],
+        parent_imported: dict[str, Any],
         chain: tuple[str, ...],
     ) -> MergedManifest:
+        """`path` and its imports merged, with overrides attached as Atmos' code does.
+
+        (`processYAMLConfigFileWithContextInternal`): a file's own overrides, under its importers'
+        (`parent_inline`, which win), and the overrides of every import processed before
+        (`parent_imported`: earlier siblings, their imports, the importer's earlier imports)
+        apply to the components it defines; both are handed on to its imports and back up.
+        """
         flags_key = ("!" if spec.skip_templates_processing else "") + (
             "?" if spec.ignore_missing_template_values else ""
         )
-        key = (path, _key(context) + flags_key, _key(parent_overrides))
+        key = (path, _key(context) + flags_key, _key(parent_inline) + "|" + _key(parent_imported))
         cached = self._merged.get(key)
         if cached is not None:
             return cached
@@ -131,8 +143,8 @@ class StackImporter:
         data = self._checked_data(manifest)
         strategy = self.atmos.list_merge_strategy
         terraform = data.get("terraform") or {}
-        own_overrides = merge_all([data.get("overrides"), terraform.get("overrides")], strategy)
-        overrides = merge(own_overrides, parent_overrides, strategy)
+        inline = merge_all([data.get("overrides"), terraform.get("overrides"), parent_inline], strategy)
+        imported = parent_imported
 
         layers: list[dict[str, Any]] = []
         files: list[str] = []
@@ -142,18 +154,23 @@ class StackImporter:
         specs = import_specs(data, self.atmos.stacks_path(path))
         templated_paths = any("{{" in spec.path for spec in specs)
         for child_spec in specs:
+            # Atmos processes the matches of one import entry in parallel: each starts from the
+            # overrides gathered before the entry; they are folded in afterwards, in order
+            before = imported
             for child in self._matches(child_spec, path, import_path_data):
                 child_context = merge(child_spec.context, context, strategy)
-                result = self._process(child, child_context, child_spec, overrides, (*chain, path))
+                result = self._process(child, child_context, child_spec, inline, before, (*chain, path))
+                imported = merge_all([imported, result.overrides_imported, result.overrides_inline], strategy)
                 layers.append(result.config)
                 files.extend(result.files)
                 markers.update(result.markers)
                 if templated_paths:  # later import paths may read earlier imports' settings/vars/env
                     sections = {k: result.config[k] for k in ("settings", "vars", "env") if result.config.get(k)}
                     import_path_data = merge(import_path_data, sections, strategy)
-        layers.append(_with_overrides(data, overrides, strategy) if overrides else data)
+        overrides = merge(imported, inline, strategy)
+        layers.append(_with_overrides(data, overrides) if overrides else data)
         files.append(path)
-        merged = MergedManifest(path, merge_all(layers, strategy), tuple(files), markers)
+        merged = MergedManifest(path, merge_all(layers, strategy), tuple(files), markers, inline, imported)
         self._merged[key] = merged
         return merged
 
@@ -175,7 +192,7 @@ class StackImporter:
                 child_context = merge(child_spec.context, context, strategy)
                 self._walk(child, child_context, child_spec, (*chain, path), out)
                 if templated_paths:  # as in `_process`
-                    config = self._process(child, child_context, child_spec, {}, (*chain, path)).config
+                    config = self._process(child, child_context, child_spec, {}, {}, (*chain, path)).config
                     sections = {k: config[k] for k in ("settings", "vars", "env") if config.get(k)}
                     import_path_data = merge(import_path_data, sections, strategy)
         out.append(Visit(path, data, chain))
@@ -255,14 +272,14 @@ def import_specs(data: dict[str, Any], where: str) -> list[ImportSpec]:
     return specs
 
 
-def _with_overrides(data: dict[str, Any], overrides: dict[str, Any], strategy: str) -> dict[str, Any]:
-    """`data` with `overrides` attached to each Terraform component it defines."""
+def _with_overrides(data: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """`data` with `overrides` set on each Terraform component it defines (replacing, as Atmos)."""
     components = data.get("components") or {}
     terraform = components.get("terraform")
     if not terraform:
         return data
     attached = {
-        name: {**(section or {}), "overrides": merge((section or {}).get("overrides") or {}, overrides, strategy)}
+        name: {**section, "overrides": overrides} if isinstance(section, dict) else section
         for name, section in terraform.items()
     }
     return {**data, "components": {**components, "terraform": attached}}

@@ -260,7 +260,9 @@ def test_terraform_level_backend_command_and_remote_state_reach_components(tmp_p
     assert inst.remote_state_backend["role_arn"] == "reader" and inst.remote_state_backend["bucket"] == "state"
 
 
-def test_overrides_apply_to_components_of_the_same_file_and_its_imports_only(tmp_path):
+def test_overrides_reach_later_imports_and_the_importing_file_as_atmos_code_does(tmp_path):
+    # Atmos' code (not its overrides docs page): an import's overrides also apply to the imports
+    # listed after it and to the importing manifest's own components, never to earlier imports.
     stacks = load_repo(tmp_path, {
         "stacks/teams/testing.yaml": """
             import: [catalog/test-app]
@@ -282,19 +284,37 @@ def test_overrides_apply_to_components_of_the_same_file_and_its_imports_only(tmp
                 devops-app:
                   vars: {team: nobody}
         """,
+        "stacks/catalog/later.yaml": """
+            components:
+              terraform:
+                later-app:
+                  vars: {team: nobody}
+        """,
         "stacks/deploy/dev.yaml": ctx("""
-            import: [teams/devops, teams/testing]
+            import: [teams/devops, teams/testing, catalog/later]
             components:
               terraform:
                 inline-app:
                   vars: {team: nobody}
         """),
+        "stacks/deploy/prod.yaml": ctx("""
+            import: [catalog/later]
+            components:
+              terraform:
+                inline-app:
+                  vars: {team: nobody}
+        """, stage="prod"),
     })
     test_app = stacks.instances[ref("test-app")]
     assert test_app.vars["team"] == "testing" and test_app.command == "tofu"
     assert stacks.instances[ref("devops-app")].vars["team"] == "nobody"
-    assert stacks.instances[ref("inline-app")].vars["team"] == "nobody"
     assert stacks.instances[ref("devops-app")].command == "terraform"
+    for later in ("later-app", "inline-app"):
+        assert stacks.instances[ref(later)].vars["team"] == "testing"
+        assert stacks.instances[ref(later)].command == "tofu"
+    prod = "plat-ue1-prod"
+    assert stacks.instances[InstanceRef(prod, "later-app")].vars["team"] == "nobody"
+    assert stacks.instances[InstanceRef(prod, "inline-app")].command == "terraform"
 
 
 def test_overrides_win_over_component_values_and_importing_file_overrides_win(tmp_path):
