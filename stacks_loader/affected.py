@@ -123,9 +123,11 @@ def instance_reasons(
 ) -> AffectedInstance | None:
     """Every reason `inst` (head) is affected compared with `before` (base), or None."""
     reasons: list[str] = []
+    # A new instance has no remote section to equal: Atmos reports every section the component
+    # has, and it always has `metadata`, `settings` and the Terraform sections (even empty);
+    # `dependencies` only when not empty.
     if before is None or before.metadata != inst.metadata:
-        if before is not None or inst.metadata:
-            reasons.append("stack.metadata")
+        reasons.append("stack.metadata")
     folder = inst.component_path
     module_folders = modules.local_modules(folder)
     if any(_under(path, mod) for mod in module_folders for path in changed):
@@ -135,21 +137,18 @@ def instance_reasons(
     for section, reason in SECTION_REASONS:
         now = _section(inst, section)
         if before is None:
-            if now:
+            if now or section != "dependencies":
                 reasons.append(reason)
         elif now != _section(before, section):
             reasons.append(reason)
     if before is None or before.settings != inst.settings:
-        if before is not None or inst.settings:
-            reasons.append("stack.settings")
+        reasons.append("stack.settings")
     file = _changed_file(inst.depends_on_files, changed, changed_set)
     if file:
         reasons.append("file")
     dep_folder = _changed_folder(inst.depends_on_folders, changed)
     if dep_folder:
         reasons.append("folder")
-    if not reasons and before is None:
-        reasons.append("stack.vars")  # a new, empty instance is still new
     if not reasons:
         return None
     return AffectedInstance(inst.ref, tuple(reasons), inst.component_path, file=file, folder=dep_folder)

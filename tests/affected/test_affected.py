@@ -178,6 +178,10 @@ def test_new_instance_is_affected(tmp_path):
     aset = _affected(tmp_path, {"stacks/deploy/stage.yaml":
                                 "import: [catalog/base]\nvars: {tenant: plat, environment: ue1, stage: staging}\n"})
     assert set(_reasons(aset)) == {"plat-ue1-staging/vpc", "plat-ue1-staging/subnets", "plat-ue1-staging/app"}
+    # as Atmos: metadata first (a missing remote never equals it), then every section it has
+    assert _reasons(aset)["plat-ue1-staging/vpc"] == [
+        "stack.metadata", "stack.vars", "stack.env", "stack.providers", "stack.backend", "stack.backend_type",
+        "stack.remote_state_backend", "stack.remote_state_backend_type", "stack.command", "stack.settings"]
 
 
 def test_dependents_are_included_and_marked_like_atmos(tmp_path):
