@@ -18,13 +18,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from stackflow.errors import TerraformError
-from stackflow.settings import Settings
 from stackflow.stacks_loader.model import StackInstance
-
+from stackflow.tasks.state_lock import (
+    StateCustody,
+    StateLockInfo,
+    current_custody,
+    parse_state_lock,
+    run_still_running,
+    why_not_free,
+)
 from stackflow.tasks.workdir import InstanceWorkdir, prepare_workdir
 
+from stackflow.errors import TerraformError
+from stackflow.settings import Settings
+
 _ERROR_LINES = 6
+_POLL_S = 0.5  # how often a running command checks its stack lock and deadline
+# after SIGTERM, terraform finishes the operations in flight and saves state; then it is killed
+_INTERRUPT_GRACE_S = 120.0
 # component folders whose providers this process has already put in the plugin cache
 _warmed: set[str] = set()
 
@@ -129,35 +140,101 @@ class Terraform:
         self.env = env
 
     def run(self, command: str, *args: str, ok: Sequence[int] = (0,)) -> subprocess.CompletedProcess[str]:
+        custody = current_custody()
+        proc = self._execute(command, args, custody)
+        if proc.returncode not in ok:
+            lock = parse_state_lock(proc.stderr)
+            if lock is not None and custody is not None and self._free_left_behind(lock, custody):
+                proc = self._execute(command, args, custody)
+        if proc.returncode not in ok:
+            raise self._error(command, proc, custody)
+        return proc
+
+    def _execute(self, command: str, args: Sequence[str],
+                 custody: StateCustody | None) -> subprocess.CompletedProcess[str]:
+        """Run terraform; stop it gracefully when the stack lock is lost or the command times out,
+        so that it finishes the operation in flight, saves its state and releases its lock."""
         argv = [self.binary, command, *args]
         try:
-            proc = subprocess.run(
-                argv,
-                cwd=self.workdir.module_dir,
-                env=self.env,
-                capture_output=True,
-                text=True,
-                timeout=self.settings.command_timeout_s,
-            )
+            child = subprocess.Popen(argv, cwd=self.workdir.module_dir, env=self.env,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         except FileNotFoundError:
             raise TerraformError(
                 self.label, command, 127,
                 f"terraform binary {self.binary!r} not found (set STACKFLOW_TERRAFORM_BIN)",
             ) from None
-        except subprocess.TimeoutExpired:
-            raise TerraformError(
-                self.label, command, 124,
-                f"timed out after {self.settings.command_timeout_s:g}s",
-            ) from None
-        if proc.returncode not in ok:
-            err = TerraformError(
-                self.label, command, proc.returncode, _error_excerpt(proc.stderr, proc.stdout)
-            )
-            # terraform wraps long diagnostics: match over the text with its line breaks folded
-            folded = " ".join(proc.stderr.split())
-            err.transient = any(p.search(folded) for p in self._patterns)
-            raise err
-        return proc
+        deadline = time.monotonic() + self.settings.command_timeout_s
+        interrupted: str | None = None
+        kill_at = give_up_at = float("inf")
+        stdout = stderr = ""
+        while True:
+            try:
+                stdout, stderr = child.communicate(timeout=_POLL_S)
+                break
+            except subprocess.TimeoutExpired:
+                pass
+            now = time.monotonic()
+            if interrupted is None:
+                lost = custody.lost() if custody is not None else None
+                if lost is not None:
+                    interrupted = f"interrupted: the stack lock was lost ({lost})"
+                elif now >= deadline:
+                    interrupted = f"timed out after {self.settings.command_timeout_s:g}s"
+                if interrupted is not None:
+                    # SIGTERM, not SIGINT: terraform's outer process (panicwrap) ignores SIGINT,
+                    # which a terminal sends to the whole group, and forwards SIGTERM, which both
+                    # terraform and tofu treat as a graceful shutdown
+                    child.terminate()
+                    kill_at = now + _INTERRUPT_GRACE_S
+            elif now >= kill_at:
+                child.kill()
+                kill_at, give_up_at = float("inf"), now + 10.0
+            elif now >= give_up_at:
+                # killed, but a grandchild (a provisioner) still holds the pipes: stop reading
+                for pipe in (child.stdout, child.stderr):
+                    if pipe is not None:
+                        pipe.close()
+                child.wait()
+                break
+        if interrupted is not None:
+            raise TerraformError(self.label, command, 124 if "timed out" in interrupted else 130,
+                                 interrupted + "; " + _error_excerpt(stderr or "", stdout or ""))
+        return subprocess.CompletedProcess(argv, child.returncode, stdout, stderr)
+
+    def _free_left_behind(self, lock: StateLockInfo, custody: StateCustody) -> bool:
+        """Free terraform's state lock if the crashed previous holder left it; True if freed."""
+        work_dir = self.settings.resolved_work_dir()
+        if custody.crashed is None or why_not_free(
+                lock, custody.crashed,
+                still_running=lambda crashed: run_still_running(crashed, work_dir)) is not None:
+            return False
+        proc = self._execute("force-unlock", ("-force", lock.id), custody)
+        if proc.returncode != 0:
+            raise TerraformError(self.label, "force-unlock", proc.returncode,
+                                 f"could not free the state lock {lock.describe()} left by "
+                                 f"crashed {custody.crashed.describe()}: "
+                                 + _error_excerpt(proc.stderr, proc.stdout))
+        if custody.on_freed is not None:
+            custody.on_freed(lock, custody.crashed)
+        return True
+
+    def _error(self, command: str, proc: subprocess.CompletedProcess[str],
+               custody: StateCustody | None) -> TerraformError:
+        lock = parse_state_lock(proc.stderr)
+        if lock is not None:
+            work_dir = self.settings.resolved_work_dir()
+            why = why_not_free(lock, custody.crashed if custody is not None else None,
+                               still_running=lambda crashed: run_still_running(crashed, work_dir))
+            detail = (f"the state is locked by terraform: {lock.describe()}; not freed because "
+                      f"{why}; once nothing runs terraform on it, free it with: "
+                      f"stackflow unlock {self.label} --state-lock {lock.id}")
+        else:
+            detail = _error_excerpt(proc.stderr, proc.stdout)
+        err = TerraformError(self.label, command, proc.returncode, detail)
+        # terraform wraps long diagnostics: match over the text with its line breaks folded
+        folded = " ".join(proc.stderr.split())
+        err.transient = any(p.search(folded) for p in self._patterns)
+        return err
 
     def init(self) -> None:
         # Terraform's plugin cache is not safe for concurrent writers. The first init of a
@@ -280,3 +357,14 @@ def read_stack_outputs(
     tf.init()
     tf.select_workspace(instance.workspace)
     return tf.outputs()
+
+
+def force_unlock_state(
+    instance: StackInstance, repo: Path, run_id: str, lock_id: str, settings: Settings
+) -> None:
+    """`terraform force-unlock` the instance's state lock `lock_id` (a person decided to)."""
+    workdir = prepare_workdir(instance, repo, settings.resolved_work_dir(), run_id, {})
+    tf = Terraform(instance, workdir, settings, settings.environ())
+    tf.init()
+    tf.select_workspace(instance.workspace)
+    tf.run("force-unlock", "-force", lock_id)
