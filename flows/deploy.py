@@ -22,9 +22,13 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run as flow_run_runtime
 from prefect.runtime import task_run as task_run_runtime
-
-from stackflow.errors import ConfigError, StackflowError
-from stackflow.settings import Settings, load_settings
+from stackflow.flows.approval import (
+    ApprovalDecision,
+    ask_for_approval,
+    summary_for_plan,
+)
+from stackflow.flows.recorder import NullRecorder, RunInfo, RunRecorder, StepRecord
+from stackflow.flows.steps import InstanceSteps, TerraformSteps
 from stackflow.stacks_loader.approvals import check_auto_approve, needs_approval
 from stackflow.stacks_loader.deferred import fill_deferred
 from stackflow.stacks_loader.graph import DependencyGraph
@@ -36,12 +40,17 @@ from stackflow.stacks_loader.selection import select_target
 from stackflow.stacks_loader.stages import validation_command
 from stackflow.tasks.git import head_commit
 from stackflow.tasks.locks import Lease, LockHolder, StackLocks, check_not_superseded
+from stackflow.tasks.state_lock import (
+    CrashedHolder,
+    StateCustody,
+    StateLockInfo,
+    acting_on_state,
+)
 from stackflow.tasks.terraform import ApplyResult, PlanResult
 from stackflow.tasks.validate import run_validation
 
-from stackflow.flows.approval import ApprovalDecision, ask_for_approval, summary_for_plan
-from stackflow.flows.recorder import NullRecorder, RunInfo, RunRecorder, StepRecord
-from stackflow.flows.steps import InstanceSteps, TerraformSteps
+from stackflow.errors import ConfigError, StackflowError
+from stackflow.settings import Settings, load_settings
 
 Mode = Literal["plan", "apply", "destroy"]
 
@@ -139,10 +148,12 @@ def lock_instance(label: str, locks: StackLocks, instance: StackInstance, holder
 def plan_instance(
     label: str, steps: InstanceSteps, recorder: RunRecorder, instance: StackInstance,
     resolved_vars: dict[str, Any], read_outputs: bool, destroy: bool,
+    custody: StateCustody | None = None,
 ) -> PlanResult:
     started = time.time()
     try:
-        result = steps.plan(instance, resolved_vars, read_outputs=read_outputs, destroy=destroy)
+        with acting_on_state(custody):
+            result = steps.plan(instance, resolved_vars, read_outputs=read_outputs, destroy=destroy)
     except Exception as exc:
         _record_failure(recorder, instance, "plan", started, exc)
         raise
@@ -160,13 +171,14 @@ def plan_instance(
       retry_condition_fn=_retry_if_transient)
 def apply_instance(
     label: str, steps: InstanceSteps, recorder: RunRecorder, instance: StackInstance,
-    plan: PlanResult, guard: ApplyGuard | None = None,
+    plan: PlanResult, guard: ApplyGuard | None = None, custody: StateCustody | None = None,
 ) -> ApplyResult:
     started = time.time()
     try:
         if guard is not None:
             guard.before(instance)
-        result = steps.apply(instance, plan)
+        with acting_on_state(custody):
+            result = steps.apply(instance, plan)
         if guard is not None:
             guard.after(instance)
     except Exception as exc:
@@ -365,7 +377,20 @@ class _GraphRun:
     def _plan(self, ref: InstanceRef) -> None:
         self._submit(ref, "plan", self.plan_task, instance=self.instances[ref],
                      resolved_vars=self.resolved[ref], read_outputs=ref in self.output_parents,
-                     destroy=self.mode == "destroy")
+                     destroy=self.mode == "destroy", custody=self._custody(ref))
+
+    def _custody(self, ref: InstanceRef) -> StateCustody | None:
+        """What terraform may do about the state lock of an instance whose stack lock we hold."""
+        lease = self.leases.get(ref)
+        if lease is None:
+            return None
+
+        def freed(lock: StateLockInfo, crashed: CrashedHolder) -> None:
+            detail = f"terraform lock {lock.describe()} left by crashed {crashed.describe()}"
+            get_run_logger().warning("%s: freed the state lock: %s", ref, detail)
+            self.recorder.lock_event(ref, lease.name, "state-unlocked", detail=detail)
+
+        return StateCustody(str(ref), lease, lease.crashed, on_freed=freed)
 
     def _on_lock(self, ref: InstanceRef, lease: Lease | None) -> None:
         if lease is not None:
@@ -428,7 +453,7 @@ class _GraphRun:
             guard = ApplyGuard(self.locks, self.leases.get(ref), self.repo,
                                self.run_info.commit, self.run_info.flow_run_id)
         self._submit(ref, "apply", self.apply_task, instance=self.instances[ref],
-                     plan=self.plans[ref], guard=guard)
+                     plan=self.plans[ref], guard=guard, custody=self._custody(ref))
 
     def _on_apply(self, ref: InstanceRef, result: ApplyResult) -> None:
         self.outputs[ref] = result.outputs

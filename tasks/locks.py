@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import os
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -32,12 +34,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 from uuid import UUID
 
-from stackflow.errors import ConfigError, LockError, StackflowError
-from stackflow.settings import Settings
 from stackflow.stacks_loader.lock_keys import LOCK_PREFIX, lock_name, state_address
 from stackflow.stacks_loader.model import StackInstance
 
+from stackflow.errors import ConfigError, LockError, StackflowError
+from stackflow.settings import Settings
+
 from .git import is_ancestor
+from .state_lock import CrashedHolder, crashed_holder_from, terraform_who
 
 if TYPE_CHECKING:
     from prefect.client.orchestration import SyncPrefectClient
@@ -103,6 +107,8 @@ class Lease:
     lease_s: float
     lost: str | None = None  # why the server no longer counts this lease, if it does not
     waited_s: float = 0.0  # how long the taker queued for it
+    # the previous holder, when it never released the lock (its lease expired: it crashed)
+    crashed: CrashedHolder | None = None
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
     _thread: threading.Thread | None = field(default=None, repr=False)
 
@@ -437,12 +443,26 @@ class StackLocks:
     def _start(self, client: SyncPrefectClient, instance: StackInstance, name: str,
                address: str, lease_id: UUID, holder: LockHolder) -> Lease:
         since = _now()
+        # A holder releasing its lock deletes this record first, so one still here belongs to a
+        # holder whose lease expired: it crashed (or lost the server for a whole lease).
+        previous = self._read(client, name + HOLDER)
+        crashed = None
+        if previous and previous.get("lease_id") != str(lease_id):
+            crashed = crashed_holder_from(previous)
+            if crashed is not None:
+                logger.warning("%s: lock %s (%s) was never released by %s (held since %s): its "
+                               "lease expired", instance, name, address, crashed.describe(),
+                               _when(crashed.since))
+                _mark_crashed(client, crashed, name, self.settings.lock_lease_s)
         record = {"run_id": holder.run_id, "run_name": holder.run_name,
                   "instance": holder.instance or str(instance), "commit": holder.commit,
-                  "since": since.isoformat(), "lease_id": str(lease_id), "address": address}
+                  "since": since.isoformat(), "lease_id": str(lease_id), "address": address,
+                  # what a later taker needs to recognise a terraform lock this run leaves
+                  "who": terraform_who(), "host": socket.gethostname(), "pid": os.getpid()}
         self._put(client, name + HOLDER, record, _TAGS[HOLDER])
         lease = Lease(name=name, address=address, lease_id=lease_id, instance=str(instance),
-                      holder=holder, since=since, lease_s=self.settings.lock_lease_s)
+                      holder=holder, since=since, lease_s=self.settings.lock_lease_s,
+                      crashed=crashed)
         context = contextvars.copy_context()  # the same Prefect settings (API URL, auth)
         lease._thread = threading.Thread(target=context.run, args=(_renew, lease), daemon=True,
                                          name=f"stackflow-lock-renewal-{name}")
@@ -592,6 +612,27 @@ def _renewal_failed(lease: Lease, exc: Exception, last_ok: float) -> float:
         logger.warning("%s: renewing lock %s failed, retrying: %s", lease.instance, lease.name,
                        exc)
     return 5.0
+
+
+def _mark_crashed(client: SyncPrefectClient, crashed: CrashedHolder, name: str,
+                  lease_s: float) -> None:
+    """Mark the Prefect flow run of a holder whose lease expired as crashed, unless it ended:
+    a killed worker reports nothing, and its run would otherwise show as running for ever."""
+    from prefect.states import Crashed
+
+    try:
+        run_id = UUID(crashed.run_id)
+    except ValueError:
+        return
+    try:
+        run = client.read_flow_run(run_id)
+        if run.state is not None and run.state.is_final():
+            return
+        client.set_flow_run_state(run_id, Crashed(message=(
+            f"stackflow: stopped renewing its lease on lock {name} (no renewal for "
+            f"{lease_s:g}s); the lock passed to another run")), force=True)
+    except Exception as exc:  # noqa: BLE001 (a label in the UI; the lock is already safe)
+        logger.warning("could not mark %s crashed: %s", crashed.describe(), exc)
 
 
 def _prefect_holder(holder: LockHolder) -> Any:

@@ -14,7 +14,8 @@ from sqlmodel import Field, SQLModel
 
 RUN_STATUSES = ("running", "succeeded", "failed", "crashed")
 TRIGGERS = ("pr", "merge", "api", "schedule", "manual", "retry")
-LOCK_EVENTS = ("taken", "waited", "released", "forced")
+# state-unlocked: terraform's own state lock, left by a crashed run, freed by the next holder
+LOCK_EVENTS = ("taken", "waited", "released", "forced", "state-unlocked")
 DECISIONS = ("approved", "rejected")
 
 
@@ -138,7 +139,7 @@ class Approval(LedgerModel, table=True):
 
 
 class LockEvent(LedgerModel, table=True):
-    """A lock taken, waited for, released or forced, by whom."""
+    """A lock taken, waited for, released or forced (or a dead run's terraform lock freed), by whom."""
 
     __tablename__ = "lock_events"
 
