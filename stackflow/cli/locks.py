@@ -36,6 +36,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     unlock.add_argument("--force", action="store_true",
                         help="also free an apply lock whose run is gone but which the server "
                         "still counts (after a server restart with in-memory lease storage)")
+    unlock.add_argument("--state-lock", metavar="ID", default=None,
+                        help="free terraform's own state lock ID on STACK/COMPONENT's state "
+                        "(`terraform force-unlock`), holding its stack lock meanwhile")
     add_repo(unlock)
     unlock.add_argument("--format", choices=["text", "json"], default="text")
     unlock.set_defaults(handler=unlock_cmd)
@@ -119,6 +122,8 @@ def unlock_cmd(args: argparse.Namespace) -> int:
     from stackflow.stacks_loader.lock_keys import is_lock_name
 
     locks = _stack_locks()
+    if args.state_lock is not None:
+        return _unlock_state(args, locks)
     targets: list[StackInstance | str]
     if is_lock_name(args.target):
         targets = [args.target]
@@ -146,6 +151,41 @@ def unlock_cmd(args: argparse.Namespace) -> int:
         why = f": {info.reason}" if info.reason else ""
         print(f"{what} {info.instance or info.name} ({info.name}), held by {info.by} "
               f"since {_when(info)}{why}")
+    return 0
+
+
+def _unlock_state(args: argparse.Namespace, locks: StackLocks) -> int:
+    """`terraform force-unlock` for one instance, holding its stack lock so that no stackflow
+    run is in the middle of a terraform command on that state meanwhile."""
+    import socket
+    import uuid
+
+    from stackflow.settings import load_settings
+    from stackflow.tasks.ledger.recorder import open_ledger
+    from stackflow.tasks.locks import LockHolder
+    from stackflow.tasks.terraform import force_unlock_state
+
+    lock_id = args.state_lock.strip()
+    if not lock_id:
+        raise ConfigError("unlock --state-lock: give the lock ID terraform printed")
+    if "/" not in args.target or any(c in args.target for c in "*?["):
+        raise ConfigError(f"unlock {args.target} --state-lock: name one instance as STACK/COMPONENT")
+    (instance,) = _instances(args.repo, args.target, "unlock")
+    by = f"{getpass.getuser()}@{socket.gethostname()}"
+    settings = load_settings()
+    run_id = f"unlock-{uuid.uuid4().hex[:12]}"
+    # timeout 0: a run holding the stack lock may be using the state right now; say who
+    with locks.held(instance, LockHolder(run_id, f"stackflow unlock by {by}", str(instance)),
+                    timeout_s=0) as lease:
+        force_unlock_state(instance, Path(args.repo), run_id, lock_id, settings)
+        open_ledger(settings).record_lock_event(
+            lease.name, "state-unlocked", instance=str(instance), by=by,
+            detail=f"terraform lock {lock_id} freed by hand ({lease.address})")
+    if args.format == "json":
+        emit({"instance": str(instance), "state_lock": lock_id, "address": lease.address,
+              "by": by}, "json")
+    else:
+        print(f"freed terraform state lock {lock_id} of {instance} ({lease.address})")
     return 0
 
 

@@ -64,3 +64,12 @@ def test_a_client_without_the_servers_auth_string_gets_one_line(capsys, prefect_
     assert len(err.splitlines()) == 1
     assert err.endswith("answered 401 Unauthorized; set PREFECT_API_AUTH_STRING to the server's "
                         "PREFECT_SERVER_API_AUTH_STRING")
+
+
+def test_freeing_a_terraform_state_lock_needs_one_instance_and_an_id(capsys, tiny):
+    assert _fails(capsys, "unlock", "twins", "--state-lock", "abc", "--repo", tiny) == (
+        "unlock twins --state-lock: name one instance as STACK/COMPONENT")
+    assert _fails(capsys, "unlock", "twins/*", "--state-lock", "abc", "--repo", tiny) == (
+        "unlock twins/* --state-lock: name one instance as STACK/COMPONENT")
+    assert _fails(capsys, "unlock", "twins/topic", "--state-lock", " ", "--repo", tiny) == (
+        "unlock --state-lock: give the lock ID terraform printed")
