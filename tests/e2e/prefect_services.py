@@ -122,3 +122,44 @@ class PrefectServer:
 
 
 stop_process = _stop
+
+
+def _children() -> dict[int, list[int]]:
+    tree: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            # the command name in field 2 may hold spaces: ppid is the 2nd field after its ")"
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        tree.setdefault(ppid, []).append(int(entry.name))
+    return tree
+
+
+def kill_process_tree(pid: int) -> dict[int, str]:
+    """SIGKILL a process and every descendant at once, as when the machine under a worker dies.
+
+    Everything is stopped (SIGSTOP) before anything is killed, so no process reacts to a
+    sibling's death. Returns the killed processes' command lines.
+    """
+    tree, found, todo = _children(), [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        todo.extend(tree.get(current, []))
+    commands: dict[int, str] = {}
+    for p in found:
+        try:
+            commands[p] = (Path(f"/proc/{p}/cmdline").read_bytes().replace(b"\0", b" ")
+                           .decode(errors="replace").strip())
+            os.kill(p, signal.SIGSTOP)
+        except (OSError, ProcessLookupError):
+            pass
+    for p in found:
+        try:
+            os.kill(p, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    return commands
