@@ -8,6 +8,7 @@ run); `--debug` shows the traceback. Prefect is imported only by commands that r
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
@@ -55,3 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("stackflow: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # `stackflow runs list | head`: the reader left; say nothing more, as Unix tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
