@@ -96,8 +96,9 @@ def _hcl_value(value: Any, where: str) -> Any:
     if isinstance(value, bool) or value is None:
         return value
     if isinstance(value, float):
-        # Atmos' ctyToGo returns every number as `Int64()` of its big float: 1.5 becomes 1
-        return int(value)
+        # Whole numbers as ints, like Atmos. Atmos' ctyToGo also truncates 1.5 to 1 (`Int64()` of
+        # every number): that loses the user's value silently, so stackflow keeps 1.5
+        return int(value) if value.is_integer() else value
     if isinstance(value, list):
         return [_hcl_value(item, f"{where}[{index}]") for index, item in enumerate(value)]
     if isinstance(value, dict):
