@@ -29,6 +29,7 @@ import yaml
 from .affected import AffectedSet, ModuleIndex, affected_between_trees
 from .atmos_config import AtmosConfig, load_atmos_config
 from .globs import compile_glob, is_glob
+from .component_plan import ComponentPlans
 from .components import StackResolver
 from .dependencies import DependencyReader, LegacyMatch
 from .gc_pause import paused_gc
@@ -383,12 +384,14 @@ def _load_only(
 
     dependency_reader = DependencyReader()
     clean_values: dict[tuple[int, int], Any] = {}
+    plans = ComponentPlans(inherit_metadata=atmos.inherit_metadata)
     pending: list[tuple[StackInstance, list[LegacyMatch]]] = []
     with paused_gc():
         for manifest in sorted(set(scope) & set(index.manifests)):
             resolver = StackResolver(
                 importer.merged(manifest), atmos, environ, warn=warnings.append, definer=definer,
                 folder_exists=folder_exists, dependency_reader=dependency_reader, clean_values=clean_values,
+                plans=plans,
             )
             wanted = scope[manifest]
             names = [n for i, n in enumerate(resolver.components) if i == 0 or wanted.wants(resolver, n)]

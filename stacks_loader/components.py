@@ -10,23 +10,24 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache, partial
 from typing import Any
 
 from stackflow.errors import ConfigError
 
 from .atmos_config import LIST_MERGE_STRATEGIES, AtmosConfig
 from .backend import apply_backend_defaults, backend_section
+from .component_plan import ComponentPlan, ComponentPlans
 from .dependencies import DeclaredDependencies, DependencyReader, LegacyMatch
 from .imports import MergedManifest
 from .instance_values import ValueResolver
 from .manifests import ALL_SECTIONS, parse_terraform_function
-from .merge import merge, merge_all, merge_layers
+from .merge import merge, merge_all
 from .model import Dependency, InstanceRef, StackInstance, TerraformOutputRef
 from .naming import SAFE_COMPONENT_NAME, SAFE_STACK_NAME, stack_name, workspace
 from .templates import TemplateError, render
 from .yaml_functions import EnvFunction, TerraformFunction
 
-SECTIONS = ("vars", "settings", "env", "providers", "backend", "remote_state_backend", "dependencies")
 _NO_DEPENDENCIES = DeclaredDependencies()
 _NO_KEYS: frozenset[Any] = frozenset()
 _EMPTY: dict[str, Any] = {}
@@ -40,6 +41,8 @@ _ENV_SECTIONS = (
     ("backends", "backend"),
     ("remote_backends", "remote_state_backend"),
 )
+# the sections an instance keeps: each must be its own dict
+_OWNED = ("vars", "settings", "env", "metadata", "providers")
 _WORKSPACE_KEYS = frozenset({"terraform_workspace", "terraform_workspace_pattern", "terraform_workspace_template"})
 
 
@@ -47,23 +50,6 @@ _WORKSPACE_KEYS = frozenset({"terraform_workspace", "terraform_workspace_pattern
 class ResolvedInstance:
     instance: StackInstance
     legacy: list[LegacyMatch]
-
-
-@dataclass
-class _Bases:
-    """The sections contributed by an inheritance chain, merged in order."""
-
-    vars: dict[str, Any]
-    settings: dict[str, Any]
-    env: dict[str, Any]
-    providers: dict[str, Any]
-    backend: dict[str, Any]
-    remote_state_backend: dict[str, Any]
-    dependencies: dict[str, Any]
-    metadata: dict[str, Any]
-    backend_type: str
-    remote_state_backend_type: str
-    command: str
 
 
 class StackResolver:
@@ -80,6 +66,7 @@ class StackResolver:
         folder_exists: Callable[[str], bool],
         dependency_reader: DependencyReader | None = None,
         clean_values: dict[tuple[int, int], Any] | None = None,
+        plans: ComponentPlans | None = None,
     ) -> None:
         self.merged = merged
         self.atmos = atmos
@@ -107,15 +94,23 @@ class StackResolver:
             [config.get("dependencies"), terraform.get("dependencies")], strategy
         )
         self._chains: dict[str, tuple[str, ...]] = {}
-        self._bases: dict[tuple[tuple[str, ...], str], _Bases] = {}
+        # shared by the stacks of a load: catalog components are the same sections in each
+        self.plans = plans if plans is not None else ComponentPlans(inherit_metadata=atmos.inherit_metadata)
+        self._backend_type = terraform.get("backend_type") or ""
+        self._remote_state_backend_type = terraform.get("remote_state_backend_type") or ""
+        self._command = terraform.get("command") or atmos.terraform_command
         self._folders: dict[str, str] = {}
         self._paths: dict[str, str] = {}
         self._refs: dict[tuple[int, str, str], tuple[TerraformFunction, TerraformOutputRef]] = {}
         self._terraform_vars_by_owner: dict[str, set[Any]] = {}
         for owner, key in merged.markers.terraform_vars:
             self._terraform_vars_by_owner.setdefault(owner, set()).add(key)
-        self._environ_resolver = ValueResolver(env=self._environ_lookup, clean=self.clean_values, scope=environ)
-        self._env_section: dict[str, Any] = _EMPTY
+        # the resolvers' callbacks never hold `self`: no reference cycle, so refcounting frees a
+        # resolver (and what it cached) as soon as its stack is done
+        self._environ_resolver = ValueResolver(
+            env=partial(_environ_value, environ), clean=self.clean_values, scope=environ
+        )
+        self._env_lookup = _EnvLookup(environ)
         self._env_resolver = ValueResolver(env=self._env_lookup, clean=self.clean_values, scope=_EMPTY)
         # one resolver per stack for templates and `!terraform.*`; callbacks are set per instance
         self._deferred_resolver = ValueResolver(template=render, terraform=len, clean=self.clean_values)
@@ -126,6 +121,7 @@ class StackResolver:
             if atmos.name_pattern and not atmos.name_template and not self.manifest_name
             else None
         )
+        self._stack_names: dict[tuple[Any, ...], str] = {}
         self._plain_workspaces = atmos.workspaces_enabled
         # `settings.list_merge_strategy` can be set per component; when nobody does, skip the lookup
         self._custom_strategy = "list_merge_strategy" in self.global_settings or any(
@@ -170,33 +166,6 @@ class StackResolver:
         self._chains[name] = result
         return result
 
-    def _bases_for(self, chain: tuple[str, ...], strategy: str) -> _Bases:
-        key = (chain, strategy)
-        cached = self._bases.get(key)
-        if cached is not None:
-            return cached
-        acc: dict[str, dict[str, Any]] = {s: {} for s in SECTIONS}
-        metadata: dict[str, Any] = {}
-        backend_type = remote_type = command = ""
-        for base in chain:
-            section = self.components.get(base) or {}
-            for name in SECTIONS:
-                layer = section.get(name)
-                if layer:
-                    acc[name] = merge(acc[name], layer, strategy) if acc[name] else layer
-            if self.atmos.inherit_metadata:
-                inherited = {
-                    k: v for k, v in (section.get("metadata") or {}).items() if k not in ("inherits", "type")
-                }
-                metadata = merge(metadata, inherited, strategy)
-            backend_type = section.get("backend_type") or backend_type
-            remote_type = section.get("remote_state_backend_type") or remote_type
-            command = section.get("command") or command
-        bases = _Bases(**acc, metadata=metadata, backend_type=backend_type,
-                       remote_state_backend_type=remote_type, command=command)
-        self._bases[key] = bases
-        return bases
-
     def legacy_folder(self, name: str, seen: tuple[str, ...] = ()) -> str:
         """The folder from the deprecated top-level `component:` attribute, else the name."""
         cached = self._folders.get(name)
@@ -215,7 +184,7 @@ class StackResolver:
 
     # one instance
     def _instance(self, name: str) -> ResolvedInstance:
-        if not SAFE_COMPONENT_NAME.match(name) or ".." in name.split("/"):
+        if not _safe_component_name(name):
             raise ConfigError(
                 f"{self._defined_in(name)}: component name {name!r} has characters unsafe for paths "
                 "(use letters, digits, '.', '_', '-' and '/' between parts)"
@@ -226,6 +195,8 @@ class StackResolver:
             chain = self.chain(name)
         sec = self._merged_sections(name, own, chain)
         markers = self.merged.markers
+        # marker resolution may hand back containers shared between instances: copied at the end
+        fresh = [sec[key] for key in _OWNED] if markers.env or markers.templates or markers.terraform else None
         if markers.env:  # `!env` first: the stack name and the backend may depend on it
             self._resolve_env(sec, markers.env)
         vars_, metadata = sec["vars"], sec["metadata"]
@@ -235,35 +206,33 @@ class StackResolver:
         if metadata.get("type") != "abstract" and metadata.get("enabled") is not False:
             self.folder_exists(component_path)  # a missing folder is reported once, as a warning
         backend_type = sec["backend_type"]
-        section = {  # what templates see, as Atmos' component section
-            "vars": vars_,
-            "settings": sec["settings"],
-            "env": sec["env"],
-            "metadata": metadata,
-            "providers": sec["providers"],
-            "backend_type": backend_type,
-            "component": folder,
-            "atmos_component": name,
-            "atmos_stack_file": self.stack_file,
-            "atmos_manifest": self.stack_file,
-        }
-        stack = self._fast_stack_name(vars_) or stack_name(
-            self.atmos, self.manifest_name, self.stack_file, name, section, self.where
-        )
-        section.update(stack=stack, atmos_stack=stack)
+        # what templates, name templates and workspace patterns see: built only for them
+        section: dict[str, Any] | None = None
+        stack = self._fast_stack_name(vars_)
+        if stack is None:
+            section = self._template_section(sec, name, folder)
+            stack = stack_name(self.atmos, self.manifest_name, self.stack_file, name, section, self.where)
         where = f"{self.where}: stack {stack!r} component {name!r}"
         self._backends(sec, name, own, folder, where)
-        section.update(backend=sec["backend"], remote_state_backend=sec["remote_state_backend"])
-        if self._plain_workspaces and backend_type != "http" and not _WORKSPACE_KEYS.intersection(metadata):
+        plain_workspace = (
+            self._plain_workspaces and backend_type != "http" and not _WORKSPACE_KEYS.intersection(metadata)
+        )
+        templates = markers.templates and self.atmos.templates_enabled
+        if not plain_workspace or templates or markers.terraform:
+            if section is None:
+                section = self._template_section(sec, name, folder)
+            section.update(stack=stack, atmos_stack=stack)
+            section.update(backend=sec["backend"], remote_state_backend=sec["remote_state_backend"])
+        if plain_workspace:
             ws = stack if folder == name else f"{stack}-{name}".replace("/", "-")
         else:
             ws = workspace(self.atmos, stack, name, folder, backend_type, metadata, section, self.where)
-        section["workspace"] = ws
+        if section is not None:
+            section["workspace"] = ws
 
         refs: list[Dependency] = []
-        templates = markers.templates and self.atmos.templates_enabled
         if templates or markers.terraform:
-            self._resolve_deferred(sec, section, stack, name, chain, templates, refs)
+            self._resolve_deferred(sec, section, stack, name, chain, templates, refs)  # type: ignore[arg-type]
 
         settings, dependencies = sec["settings"], sec["dependencies"]
         if dependencies or settings.get("depends_on") or own.get("depends_on"):
@@ -277,9 +246,15 @@ class StackResolver:
             )
             for message in declared.warnings:
                 self.warn(message)
+            files, folders = declared.files, declared.folders  # new lists for each call
         else:
             declared = _NO_DEPENDENCIES
+            files, folders = [], []
         deps = [*declared.dependencies, *refs]
+        if fresh is not None:
+            for key, before in zip(_OWNED, fresh):
+                if sec[key] is not before:
+                    sec[key] = dict(sec[key])
         backend = sec["backend"]
         remote_backend = sec["remote_state_backend"]
         instance = StackInstance(
@@ -287,17 +262,17 @@ class StackResolver:
             component=name,
             component_path=component_path,
             stack_file=self.stack_file,
-            vars=dict(sec["vars"]),
-            settings=dict(settings),
-            env=dict(sec["env"]),
-            metadata=dict(metadata),
+            vars=sec["vars"],
+            settings=sec["settings"],
+            env=sec["env"],
+            metadata=sec["metadata"],
             backend_type=backend_type,
             backend=backend,
-            providers=dict(sec["providers"]),
+            providers=sec["providers"],
             workspace=ws,
             dependencies=_unique(deps) if len(deps) > 1 else deps,
-            depends_on_files=list(declared.files),
-            depends_on_folders=list(declared.folders),
+            depends_on_files=files,
+            depends_on_folders=folders,
             command=sec["command"],
             remote_state_backend_type=sec["remote_state_backend_type"],
             remote_state_backend=remote_backend if remote_backend is not backend else dict(backend),
@@ -305,6 +280,21 @@ class StackResolver:
             imports=list(self.imports),
         )
         return ResolvedInstance(instance, declared.legacy)
+
+    def _template_section(self, sec: dict[str, Any], name: str, folder: str) -> dict[str, Any]:
+        """The instance as templates see it (Atmos' component section), before the stack is known."""
+        return {
+            "vars": sec["vars"],
+            "settings": sec["settings"],
+            "env": sec["env"],
+            "metadata": sec["metadata"],
+            "providers": sec["providers"],
+            "backend_type": sec["backend_type"],
+            "component": folder,
+            "atmos_component": name,
+            "atmos_stack_file": self.stack_file,
+            "atmos_manifest": self.stack_file,
+        }
 
     def _backends(self, sec: dict[str, Any], name: str, own: dict[str, Any], folder: str, where: str) -> None:
         """`backend` (the chosen type, with Atmos' key defaults) and `remote_state_backend`."""
@@ -332,46 +322,34 @@ class StackResolver:
         sec["remote_state_backend"] = merge(backend if remote_type == backend_type else _EMPTY, remote_own)
 
     def _merged_sections(self, name: str, own: dict[str, Any], chain: tuple[str, ...]) -> dict[str, Any]:
-        """Every section of the instance, its layers merged in Atmos precedence."""
-        overrides = own.get("overrides") or _EMPTY
-        strategy = (
-            self._strategy(name, chain, own, overrides) if self._custom_strategy else self.atmos.list_merge_strategy
-        )
-        bases = self._bases_for(chain, strategy)
+        """Every section of the instance, its layers merged in Atmos precedence.
+
+        The instance's own copies: each dict section is new, only values nested deeper are shared.
+        """
+        if self._custom_strategy:
+            strategy = self._strategy(name, chain, own, own.get("overrides") or _EMPTY)
+        else:
+            strategy = self.atmos.list_merge_strategy
+        components = self.components
+        bases = tuple([components.get(b) or _EMPTY for b in chain]) if chain else ()
+        plan: ComponentPlan = self.plans.plan(own, bases, strategy)
         tf = self.terraform
-        backend_type = own.get("backend_type") or bases.backend_type or tf.get("backend_type") or ""
+        backend_type = plan.backend_type or self._backend_type
         return {
-            "vars": merge_layers(strategy, self.global_vars, bases.vars, own.get("vars"), overrides.get("vars")),
-            "settings": merge_layers(
-                strategy, self.global_settings, bases.settings, own.get("settings"), overrides.get("settings")
-            ),
-            "env": merge_layers(strategy, self.global_env, bases.env, own.get("env"), overrides.get("env")),
-            "providers": merge_layers(
-                strategy, tf.get("providers"), bases.providers, own.get("providers"), overrides.get("providers")
-            ),
+            "vars": plan.vars.over(self.global_vars),
+            "settings": plan.settings.over(self.global_settings),
+            "env": plan.env.over(self.global_env),
+            "providers": plan.providers.over(tf.get("providers")),
             # stack-level allowed keys, then the bases' (not `inherits`/`type`), then its own
-            "metadata": merge_layers(strategy, self.global_metadata, bases.metadata, own.get("metadata")),
-            "dependencies": merge_layers(
-                strategy, self.global_dependencies, bases.dependencies, own.get("dependencies")
-            ),
+            "metadata": plan.metadata.over(self.global_metadata),
+            "dependencies": plan.dependencies.read_over(self.global_dependencies),
             "backend_type": backend_type,
-            "backends": merge_layers(strategy, tf.get("backend"), bases.backend, own.get("backend")),
+            "backends": plan.backend.read_over(tf.get("backend")),
             "remote_state_backend_type": (
-                own.get("remote_state_backend_type")
-                or bases.remote_state_backend_type
-                or tf.get("remote_state_backend_type")
-                or backend_type
+                plan.remote_state_backend_type or self._remote_state_backend_type or backend_type
             ),
-            "remote_backends": merge_layers(
-                strategy, tf.get("remote_state_backend"), bases.remote_state_backend, own.get("remote_state_backend")
-            ),
-            "command": (
-                overrides.get("command")
-                or own.get("command")
-                or bases.command
-                or tf.get("command")
-                or self.atmos.terraform_command
-            ),
+            "remote_backends": plan.remote_state_backend.read_over(tf.get("remote_state_backend")),
+            "command": plan.command or self._command,
         }
 
     def _resolve_env(self, sec: dict[str, Any], marked: set[str]) -> None:
@@ -380,7 +358,7 @@ class StackResolver:
         every = ALL_SECTIONS in marked
         if every or "env" in marked:
             sec["env"] = self._environ_resolver.resolve(sec["env"], "env")
-        self._env_section = env = sec["env"]
+        self._env_lookup.section = env = sec["env"]
         lookup = self._env_resolver
         lookup.rescope(env)
         for key, section in _ENV_SECTIONS:
@@ -408,43 +386,51 @@ class StackResolver:
             self._template_renderer(section, stack, name) if templates else None,
             self._terraform_ref(section, stack, name, refs),
         )
-        tf_vars = self.merged.markers.terraform_vars
-        if every or ("*", ALL_SECTIONS) in tf_vars:
-            sec["vars"] = resolver.resolve(sec["vars"], "vars")
-        elif "vars" in marked:  # only the vars keys known to hold markers, for this component
-            by_owner = self._terraform_vars_by_owner
-            keys = by_owner.get("*", _NO_KEYS).union(
-                by_owner.get(name, _NO_KEYS), *(by_owner.get(base, _NO_KEYS) for base in chain)
-            )
-            original = vars_ = sec["vars"]
-            for key in original:
-                if key in keys:
-                    new = resolver.resolve(original[key], "vars", key)
-                    if new is not original[key]:
-                        if vars_ is original:
-                            vars_ = dict(original)
-                        vars_[key] = new
-            sec["vars"] = vars_
-        resolver.configure(resolver.template, self._terraform_refused(stack, name))
-        for key in ("settings", "env", "providers", "backend", "remote_state_backend", "dependencies"):
-            if every or key in marked:
-                sec[key] = resolver.resolve(sec[key], key)
-        if ALL_SECTIONS in marked or "metadata" in marked:
-            ValueResolver(terraform=resolver.terraform).resolve(sec["metadata"], "metadata")
+        try:
+            tf_vars = self.merged.markers.terraform_vars
+            if every or ("*", ALL_SECTIONS) in tf_vars:
+                sec["vars"] = resolver.resolve(sec["vars"], "vars")
+            elif "vars" in marked:  # only the vars keys known to hold markers, for this component
+                by_owner = self._terraform_vars_by_owner
+                keys = by_owner.get("*", _NO_KEYS).union(
+                    by_owner.get(name, _NO_KEYS), *(by_owner.get(base, _NO_KEYS) for base in chain)
+                )
+                original = vars_ = sec["vars"]
+                for key in original:
+                    if key in keys:
+                        new = resolver.resolve(original[key], "vars", key)
+                        if new is not original[key]:
+                            if vars_ is original:
+                                vars_ = dict(original)
+                            vars_[key] = new
+                sec["vars"] = vars_
+            resolver.configure(resolver.template, self._terraform_refused(stack, name))
+            for key in ("settings", "env", "providers", "backend", "remote_state_backend", "dependencies"):
+                if every or key in marked:
+                    sec[key] = resolver.resolve(sec[key], key)
+            if ALL_SECTIONS in marked or "metadata" in marked:
+                ValueResolver(terraform=resolver.terraform).resolve(sec["metadata"], "metadata")
+        finally:
+            resolver.configure(None, None)  # its callbacks hold `self`: leave no reference cycle
 
     # helpers
     def _fast_stack_name(self, vars_: dict[str, Any]) -> str | None:
         """The common case of `naming.stack_name`: string vars joined by `stacks.name_pattern`."""
         if self._pattern_keys is None:
             return None
-        parts = []
-        for key in self._pattern_keys:
-            value = vars_.get(key)
-            if type(value) is not str or not value:
+        parts = tuple(map(vars_.get, self._pattern_keys))
+        try:
+            stack = self._stack_names.get(parts)  # a stack's instances mostly share their context vars
+        except TypeError:  # a map or a list among them: not for this fast path
+            return None
+        if stack is None:
+            if not all(type(value) is str and value for value in parts):
                 return None
-            parts.append(value)
-        stack = "-".join(parts)
-        return stack if SAFE_STACK_NAME.match(stack) else None
+            stack = "-".join(parts)
+            if not SAFE_STACK_NAME.match(stack):
+                return None
+            self._stack_names[parts] = stack
+        return stack
 
     def _strategy(self, name: str, chain: tuple[str, ...], own: dict[str, Any], overrides: dict[str, Any]) -> str:
         """`settings.list_merge_strategy`, the most specific one set (Atmos `effectiveAtmosConfig`)."""
@@ -480,17 +466,6 @@ class StackResolver:
                 f"{folder!r} is outside the components base path {base or '.'}/"
             )
         return path
-
-    def _environ_lookup(self, marker: EnvFunction) -> str:
-        return self.environ.get(marker.name, marker.default or "")
-
-    def _env_lookup(self, marker: EnvFunction) -> str:
-        """`!env` outside the env section: the instance's env section first, as Atmos does."""
-        env = self._env_section
-        if marker.name in env and not isinstance(env[marker.name], EnvFunction):
-            value = env[marker.name]
-            return "" if value is None else _go_string(value)
-        return self.environ.get(marker.name, marker.default or "")
 
     def _template_renderer(self, section: dict[str, Any], stack: str, name: str) -> Callable[[str, str], str]:
         def render_template(text: str, path: str) -> str:
@@ -569,6 +544,34 @@ class StackResolver:
             if found:
                 return found
         return self.where
+
+
+@lru_cache(maxsize=4096)
+def _safe_component_name(name: str) -> bool:
+    """Usable in paths: `SAFE_COMPONENT_NAME`, no `..` part (asked once per name, not per stack)."""
+    return bool(SAFE_COMPONENT_NAME.match(name)) and ".." not in name.split("/")
+
+
+def _environ_value(environ: Mapping[str, str], marker: EnvFunction) -> str:
+    return environ.get(marker.name, marker.default or "")
+
+
+class _EnvLookup:
+    """`!env` outside the env section: the instance's `env` section first (as Atmos), then the
+    environment; `section` is set for each instance."""
+
+    __slots__ = ("environ", "section")
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self.environ = environ
+        self.section: dict[str, Any] = _EMPTY
+
+    def __call__(self, marker: EnvFunction) -> str:
+        env = self.section
+        if marker.name in env and not isinstance(env[marker.name], EnvFunction):
+            value = env[marker.name]
+            return "" if value is None else _go_string(value)
+        return _environ_value(self.environ, marker)
 
 
 def _go_string(value: Any) -> str:

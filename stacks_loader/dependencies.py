@@ -83,7 +83,7 @@ class DependencyReader:
         own_vars: dict[str, Any],
         where: str,
     ) -> DeclaredDependencies:
-        """The edges and watched paths of one instance; `where` names it in errors."""
+        """The edges and watched paths of one instance (new lists each time); `where` names it in errors."""
         legacy = settings.get("depends_on")
         sources = (dependencies, legacy, component_depends_on)
         key = (id(dependencies), id(legacy), id(component_depends_on))
@@ -97,7 +97,7 @@ class DependencyReader:
         out = DeclaredDependencies(
             files=list(declarations.files),
             folders=list(declarations.folders),
-            warnings=[f"{where}: {w}" for w in declarations.warnings],
+            warnings=[f"{where}: {w}" for w in declarations.warnings] if declarations.warnings else [],
         )
         for entry in declarations.entries:
             if entry.stack or not entry.context:

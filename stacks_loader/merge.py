@@ -66,3 +66,69 @@ def _merge_lists(lower: list[Any], higher: list[Any], strategy: str) -> list[Any
         elif type(value) is dict and type(lower[index]) is dict:
             result[index] = merge(lower[index], value, strategy)
     return result
+
+
+class Tail:
+    """The upper layers of a merge, prepared once to go over many different lowest layers.
+
+    Deep merge is not associative in general: a map over a scalar replaces it, so
+    `(lowest + a) + b` can differ from `lowest + (a + b)` when `b` puts a map where `a` put a
+    scalar (the lowest layer's map is cut off on the left, merged on the right); with `append`,
+    likewise for a list over a non-list. When no layer of the tail does that, the tail is merged
+    once and each lowest layer costs one merge; otherwise every layer is folded each time.
+    """
+
+    __slots__ = ("layers", "merged", "strategy")
+
+    def __init__(self, strategy: str, *layers: dict[str, Any] | None) -> None:
+        self.strategy = strategy
+        self.layers = present = tuple([layer for layer in layers if layer])
+        merged: dict[str, Any] | None = present[0] if len(present) == 1 else _EMPTY
+        if len(present) > 1:
+            if strategy in ("replace", "append"):
+                for layer in present:
+                    if merged and _cuts(merged, layer, strategy == "append"):
+                        merged = None
+                        break
+                    merged = merge(merged, layer, strategy) if merged else layer
+            else:
+                merged = None
+        self.merged = merged
+
+    def read_over(self, lowest: dict[str, Any] | None) -> dict[str, Any]:
+        """`merge_all([lowest, *layers])`, possibly one of the layers itself: read it, never change it."""
+        tail = self.merged
+        if tail is not None:
+            if not lowest:
+                return tail
+            return merge(lowest, tail, self.strategy) if tail else lowest
+        return merge_layers(self.strategy, lowest, *self.layers)
+
+    def over(self, lowest: dict[str, Any] | None) -> dict[str, Any]:
+        """`merge_all([lowest, *layers])` as a new dict the caller owns (nested values are shared)."""
+        tail = self.merged
+        if tail is not None:
+            if not lowest:
+                return dict(tail)
+            return merge(lowest, tail, self.strategy) if tail else dict(lowest)
+        result = lowest or _EMPTY
+        fresh = False
+        for layer in self.layers:
+            if result:
+                result, fresh = merge(result, layer, self.strategy), True
+            else:
+                result = layer
+        return result if fresh else dict(result)
+
+
+def _cuts(lower: dict[str, Any], higher: dict[str, Any], lists: bool) -> bool:
+    """Whether `higher` puts a map on a non-map of `lower` (with `lists`, a list on a non-list)."""
+    for key, value in higher.items():
+        kind = type(value)
+        if kind is dict or (lists and kind is list):
+            old = lower.get(key, _MISSING)
+            if old is _MISSING:
+                continue
+            if type(old) is not kind or (kind is dict and _cuts(old, value, lists)):
+                return True
+    return False

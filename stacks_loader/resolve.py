@@ -21,6 +21,7 @@ import networkx as nx
 from stackflow.errors import ConfigError
 
 from .atmos_config import AtmosConfig, load_atmos_config
+from .component_plan import ComponentPlans
 from .components import ResolvedInstance, StackResolver
 from .dependencies import LEGACY_CONTEXT, DependencyReader, LegacyMatch
 from .gc_pause import paused_gc
@@ -170,6 +171,7 @@ def _load(tree: SourceTree, environ: Mapping[str, str], allow_exec: bool) -> Sta
     refs = InstanceRefs()
     dependency_reader = DependencyReader(refs)
     clean_values: dict[tuple[int, int], Any] = {}
+    plans = ComponentPlans(inherit_metadata=atmos.inherit_metadata)
     owners: dict[str, str] = {}
     pending: list[tuple[StackInstance, list[LegacyMatch]]] = []
     for manifest in manifests:
@@ -182,6 +184,7 @@ def _load(tree: SourceTree, environ: Mapping[str, str], allow_exec: bool) -> Sta
             folder_exists=folder_exists,
             dependency_reader=dependency_reader,
             clean_values=clean_values,
+            plans=plans,
         )
         resolved: list[ResolvedInstance] = resolver.resolve()
         for item in resolved:

@@ -1,0 +1,93 @@
+"""The part of an instance that comes from its own section and its base components, built once.
+
+Catalog components are shared: every stack importing a catalog file gets the same parsed
+section, and the same base sections. So the layers above a stack's globals (the bases merged in
+order, then the component, then its file-scoped overrides) are merged once per distinct set of
+sections; each stack then merges only its globals underneath (`Tail.over`).
+"""
+
+from __future__ import annotations
+
+import operator
+from dataclasses import dataclass
+from typing import Any
+
+from .merge import Tail, merge
+
+_EMPTY: dict[str, Any] = {}
+_SECTIONS = ("vars", "settings", "env", "providers", "backend", "remote_state_backend", "dependencies")
+
+
+@dataclass(slots=True)
+class ComponentPlan:
+    """Per section, the layers above the stack's globals; per field, the value set so far."""
+
+    vars: Tail
+    settings: Tail
+    env: Tail
+    providers: Tail
+    metadata: Tail
+    dependencies: Tail
+    backend: Tail
+    remote_state_backend: Tail
+    backend_type: str  # "" when neither the component nor its bases set it
+    remote_state_backend_type: str
+    command: str
+    depends_on: Any  # the component's own (older) top-level `depends_on`
+
+
+class ComponentPlans:
+    """Plans by the identity of the sections they were built from, shared by every stack of a load.
+
+    Parsed manifests are never changed, and each plan holds its sections, so an id seen again
+    is the same section.
+    """
+
+    def __init__(self, *, inherit_metadata: bool) -> None:
+        self.inherit_metadata = inherit_metadata
+        self._plans: dict[tuple[Any, ...], tuple[tuple[dict[str, Any], ...], ComponentPlan]] = {}
+
+    def plan(self, own: dict[str, Any], bases: tuple[dict[str, Any], ...], strategy: str) -> ComponentPlan:
+        """The plan of a component whose section is `own` and whose bases' are `bases` (merge order)."""
+        sources = (own, *bases)
+        key = (strategy, *map(id, sources))
+        cached = self._plans.get(key)
+        if cached is not None and all(map(operator.is_, cached[0], sources)):
+            return cached[1]
+        plan = self._build(own, bases, strategy)
+        self._plans[key] = (sources, plan)
+        return plan
+
+    def _build(self, own: dict[str, Any], bases: tuple[dict[str, Any], ...], strategy: str) -> ComponentPlan:
+        inherited: dict[str, dict[str, Any]] = {}
+        metadata: dict[str, Any] = _EMPTY
+        backend_type = remote_type = command = ""
+        for section in bases:
+            for name in _SECTIONS:
+                layer = section.get(name)
+                if layer:
+                    below = inherited.get(name)
+                    inherited[name] = merge(below, layer, strategy) if below else layer
+            if self.inherit_metadata and section.get("metadata"):
+                kept = {k: v for k, v in section["metadata"].items() if k not in ("inherits", "type")}
+                metadata = merge(metadata, kept, strategy) if metadata else kept
+            backend_type = section.get("backend_type") or backend_type
+            remote_type = section.get("remote_state_backend_type") or remote_type
+            command = section.get("command") or command
+        overrides = own.get("overrides") or _EMPTY
+        get = inherited.get
+        return ComponentPlan(
+            vars=Tail(strategy, get("vars"), own.get("vars"), overrides.get("vars")),
+            settings=Tail(strategy, get("settings"), own.get("settings"), overrides.get("settings")),
+            env=Tail(strategy, get("env"), own.get("env"), overrides.get("env")),
+            providers=Tail(strategy, get("providers"), own.get("providers"), overrides.get("providers")),
+            # the bases' metadata (not `inherits`/`type`), then its own
+            metadata=Tail(strategy, metadata, own.get("metadata")),
+            dependencies=Tail(strategy, get("dependencies"), own.get("dependencies")),
+            backend=Tail(strategy, get("backend"), own.get("backend")),
+            remote_state_backend=Tail(strategy, get("remote_state_backend"), own.get("remote_state_backend")),
+            backend_type=own.get("backend_type") or backend_type,
+            remote_state_backend_type=own.get("remote_state_backend_type") or remote_type,
+            command=overrides.get("command") or own.get("command") or command,
+            depends_on=own.get("depends_on"),
+        )

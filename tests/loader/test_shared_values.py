@@ -1,0 +1,164 @@
+"""What the loader shares between instances to go fast, and what it never lets leak."""
+
+from __future__ import annotations
+
+import gc
+import json
+import random
+from typing import Any
+
+import pytest
+
+from stackflow.errors import ConfigError
+from stackflow.stacks_loader.merge import Tail, merge_all
+from stackflow.stacks_loader.model import InstanceRef
+
+from .repos import ctx, load_repo
+
+CATALOG = {
+    "stacks/catalog/app.yaml": """
+        components:
+          terraform:
+            app/base:
+              metadata: {type: abstract, component: app}
+              vars: {tags: {team: core}, sizes: [1, 2], alarms: {cpu: {threshold: 80}}}
+              settings: {owner: core}
+              env: {LOG: info}
+              providers: {aws: {region: us-east-1}}
+            app:
+              metadata: {component: app, inherits: [app/base]}
+              vars: {name: app}
+              settings:
+                depends_on:
+                  1: {component: db}
+              dependencies:
+                files: [configs/app.json]
+            db:
+              vars: {name: db}
+    """,
+    "stacks/_defaults.yaml": """
+        terraform:
+          backend_type: s3
+          backend:
+            s3: {bucket: state}
+    """,
+    "stacks/deploy/dev.yaml": ctx("import: [_defaults, catalog/app]\n", stage="dev"),
+    "stacks/deploy/prod.yaml": ctx("import: [_defaults, catalog/app]\n", stage="prod"),
+    "components/terraform/app/main.tf": "",
+    "components/terraform/db/main.tf": "",
+}
+_SECTIONS = ("vars", "settings", "env", "metadata", "providers", "backend", "remote_state_backend")
+_LISTS = ("dependencies", "depends_on_files", "depends_on_folders", "inheritance", "imports")
+
+
+def _snapshot(inst: Any) -> str:
+    return json.dumps({f: getattr(inst, f) for f in (*_SECTIONS, *_LISTS)}, default=str)
+
+
+def test_changing_one_instance_never_shows_in_another(tmp_path):
+    stacks = load_repo(tmp_path, CATALOG)
+    dev, prod = InstanceRef("plat-ue1-dev", "app"), InstanceRef("plat-ue1-prod", "app")
+    others = [inst for ref, inst in stacks.instances.items() if ref != dev]
+    before = {inst.ref: _snapshot(inst) for inst in others}
+    inst = stacks.instances[dev]
+    assert inst.vars["tags"] == {"team": "core"} and inst.dependencies and inst.depends_on_files
+
+    for name in _SECTIONS:
+        section = getattr(inst, name)
+        section["added"] = 1
+        for key in list(section):
+            if key != "added":
+                section[key] = "replaced"
+    for name in _LISTS:
+        getattr(inst, name).append("added")
+
+    assert {other.ref: _snapshot(other) for other in others} == before
+    assert stacks.instances[prod].vars["tags"] == {"team": "core"}
+    assert load_repo(tmp_path, CATALOG).instances[dev].vars["name"] == "app"
+
+
+def test_backend_and_remote_state_backend_are_separate_dicts(tmp_path):
+    inst = load_repo(tmp_path, CATALOG).instances[InstanceRef("plat-ue1-dev", "app")]
+    assert inst.backend == inst.remote_state_backend == {"bucket": "state", "workspace_key_prefix": "app"}
+    inst.backend["bucket"] = "other"
+    assert inst.remote_state_backend["bucket"] == "state"
+
+
+def test_loading_leaves_no_reference_cycles_behind(tmp_path):
+    load_repo(tmp_path, CATALOG)  # first load: imports and caches of libraries settle
+    gc.collect()
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        stacks = load_repo(tmp_path, CATALOG)
+        del stacks
+        assert gc.collect() == 0  # refcounting freed everything: no collector pass needed
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def test_a_context_var_that_is_a_list_fails_the_stack_name_not_the_loader(tmp_path):
+    with pytest.raises(ConfigError, match="var 'tenant' is not set"):
+        load_repo(tmp_path, {"stacks/deploy/dev.yaml": "vars: {tenant: [a], environment: ue1, stage: dev}\n"
+                                                    "components: {terraform: {vpc: {}}}\n"})
+
+
+def test_a_map_over_a_scalar_in_a_base_cuts_off_the_globals_below(tmp_path):
+    """Deep merge is not associative: precomputed layers must not merge the global map back in."""
+    stacks = load_repo(tmp_path, {
+        "stacks/deploy/dev.yaml": ctx("""
+            vars: {tags: {global: 1}}
+            components:
+              terraform:
+                base:
+                  metadata: {type: abstract}
+                  vars: {tags: null}
+                app:
+                  metadata: {inherits: [base]}
+                  vars: {tags: {own: 1}}
+        """),
+        "components/terraform/app/main.tf": "",
+    })
+    assert stacks.instances[InstanceRef("plat-ue1-dev", "app")].vars["tags"] == {"own": 1}
+
+
+def _random_value(rng: random.Random, depth: int) -> Any:
+    kind = rng.choice(("scalar", "none", "list", "map", "map") if depth else ("scalar", "none", "list"))
+    if kind == "scalar":
+        return rng.choice((1, "x", True, 2.5))
+    if kind == "none":
+        return None
+    if kind == "list":
+        return [_random_value(rng, depth - 1) if rng.random() < 0.3 else rng.randint(0, 3) for _ in range(3)]
+    return _random_map(rng, depth - 1)
+
+
+def _random_map(rng: random.Random, depth: int) -> dict[str, Any]:
+    return {rng.choice("abcde"): _random_value(rng, depth) for _ in range(rng.randint(0, 4))}
+
+
+def _ordered(value: Any) -> Any:
+    """The value with every map as a list of items: equal only if key order is equal too."""
+    if isinstance(value, dict):
+        return [(k, _ordered(v)) for k, v in value.items()]
+    if isinstance(value, list):
+        return [_ordered(v) for v in value]
+    return value
+
+
+@pytest.mark.parametrize("strategy", ["replace", "append", "merge"])
+def test_a_prepared_tail_merges_exactly_like_folding_every_layer(strategy):
+    rng = random.Random(7)
+    regrouped = 0
+    for _ in range(3000):
+        layers = [_random_map(rng, 3) for _ in range(rng.randint(0, 3))]
+        tail = Tail(strategy, *layers)
+        regrouped += tail.merged is not None
+        for lowest in (_random_map(rng, 3), {}, None):
+            expected = merge_all([lowest, *layers], strategy)
+            result = tail.over(lowest)
+            assert _ordered(result) == _ordered(expected)
+            assert result is not lowest and all(result is not layer for layer in layers)
+            assert _ordered(tail.read_over(lowest)) == _ordered(expected)
+    assert regrouped > 1000 or strategy == "merge"  # the fast path is the common one
