@@ -36,7 +36,7 @@ class DependencyGraph:
         return graph
 
     def check_acyclic(self) -> None:
-        if nx.is_directed_acyclic_graph(self.digraph):  # fast path; find_cycle only to explain
+        if _is_acyclic(self.digraph):  # fast path; find_cycle only to explain
             return
         try:
             cycle = nx.find_cycle(self.digraph)
@@ -95,3 +95,25 @@ class DependencyGraph:
     def reversed(self) -> "DependencyGraph":
         """Children before parents (destroy order)."""
         return DependencyGraph(self.digraph.reverse(copy=True))
+
+
+def _is_acyclic(digraph: nx.DiGraph) -> bool:
+    """Kahn's algorithm over the adjacency dicts.
+
+    (`nx.is_directed_acyclic_graph` caches an in-degree view on the graph that refers back to
+    it: a reference cycle that keeps a freshly loaded graph alive until a full GC pass.)
+    """
+    successors = dict(digraph.adjacency())
+    indegree = dict.fromkeys(successors, 0)
+    for children in successors.values():
+        for child in children:
+            indegree[child] += 1
+    ready = [node for node, count in indegree.items() if not count]
+    done = 0
+    while ready:
+        done += 1
+        for child in successors[ready.pop()]:
+            indegree[child] -= 1
+            if not indegree[child]:
+                ready.append(child)
+    return done == len(indegree)

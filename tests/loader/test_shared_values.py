@@ -12,8 +12,9 @@ import pytest
 from stackflow.errors import ConfigError
 from stackflow.stacks_loader.merge import Tail, merge_all
 from stackflow.stacks_loader.model import InstanceRef
+from stackflow.stacks_loader.resolve import load_stacks
 
-from .repos import ctx, load_repo
+from .repos import ctx, load_repo, write_repo
 
 CATALOG = {
     "stacks/catalog/app.yaml": """
@@ -84,18 +85,41 @@ def test_backend_and_remote_state_backend_are_separate_dicts(tmp_path):
     assert inst.remote_state_backend["bucket"] == "state"
 
 
-def test_loading_leaves_no_reference_cycles_behind(tmp_path):
-    load_repo(tmp_path, CATALOG)  # first load: imports and caches of libraries settle
+def test_loading_and_the_graph_leave_no_reference_cycles_behind(tmp_path):
+    load_repo(tmp_path, CATALOG).graph()  # first load: imports and caches of libraries settle
     gc.collect()
     was_enabled = gc.isenabled()
     gc.disable()
     try:
         stacks = load_repo(tmp_path, CATALOG)
-        del stacks
+        graph = stacks.graph()
+        assert len(graph) == 4
+        del stacks, graph
         assert gc.collect() == 0  # refcounting freed everything: no collector pass needed
     finally:
         if was_enabled:
             gc.enable()
+
+
+def test_what_a_load_built_is_old_for_the_collector(tmp_path):
+    """No young-generation backlog: the next allocations do not walk every loaded object."""
+    write_repo(tmp_path, CATALOG)
+    gc.collect()
+    stacks = load_stacks(tmp_path, {})
+    assert gc.get_count()[0] < 50 and gc.get_freeze_count() == 0
+    stacks.graph()
+    assert gc.get_count()[0] < 50 and gc.isenabled()
+
+
+def test_objects_frozen_by_the_caller_stay_frozen(tmp_path):
+    write_repo(tmp_path, CATALOG)
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        load_stacks(tmp_path, {}).graph()
+        assert gc.get_freeze_count() >= frozen
+    finally:
+        gc.unfreeze()
 
 
 def test_a_context_var_that_is_a_list_fails_the_stack_name_not_the_loader(tmp_path):
