@@ -23,17 +23,18 @@ def merge(lower: dict[str, Any], higher: dict[str, Any], strategy: str = "replac
         return lower
     if not lower:
         return higher
-    result = dict(lower)
+    result = {**lower, **higher}  # `lower`'s keys in place, `higher`'s new ones after, in C
+    if len(result) == len(lower) + len(higher):
+        return result  # no key in both: nothing to merge deeper
     for key, value in higher.items():
-        old = result.get(key, _MISSING)
-        if old is not _MISSING:
-            if type(value) is dict and type(old) is dict:
-                result[key] = merge(old, value, strategy)
-                continue
-            if strategy != "replace" and type(value) is list and type(old) is list:
-                result[key] = old + value if strategy == "append" else _merge_lists(old, value, strategy)
-                continue
-        result[key] = value
+        kind = type(value)
+        if kind is dict or (kind is list and strategy != "replace"):
+            old = lower.get(key, _MISSING)
+            if type(old) is kind:
+                if kind is dict:
+                    result[key] = merge(old, value, strategy)
+                else:
+                    result[key] = old + value if strategy == "append" else _merge_lists(old, value, strategy)
     return result
 
 

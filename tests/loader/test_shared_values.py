@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from stackflow.errors import ConfigError
-from stackflow.stacks_loader.merge import Tail, merge_all
+from stackflow.stacks_loader.merge import Tail, merge, merge_all
 from stackflow.stacks_loader.model import InstanceRef
 from stackflow.stacks_loader.resolve import load_stacks
 
@@ -186,3 +186,34 @@ def test_a_prepared_tail_merges_exactly_like_folding_every_layer(strategy):
             assert result is not lowest and all(result is not layer for layer in layers)
             assert _ordered(tail.read_over(lowest)) == _ordered(expected)
     assert regrouped > 1000 or strategy == "merge"  # the fast path is the common one
+
+
+def _reference_merge(lower: dict[str, Any], higher: dict[str, Any], strategy: str) -> dict[str, Any]:
+    """Atmos' deep merge written plainly: copy, then each key of the higher layer in turn."""
+    result = dict(lower)
+    for key, value in higher.items():
+        old = result.get(key)
+        if key in result and isinstance(value, dict) and isinstance(old, dict):
+            result[key] = _reference_merge(old, value, strategy)
+        elif key in result and strategy != "replace" and isinstance(value, list) and isinstance(old, list):
+            if strategy == "append":
+                result[key] = old + value
+            else:
+                merged = list(old)
+                for index, item in enumerate(value):
+                    if index >= len(old):
+                        merged.append(item)
+                    elif isinstance(item, dict) and isinstance(old[index], dict):
+                        merged[index] = _reference_merge(old[index], item, strategy)
+                result[key] = merged
+        else:
+            result[key] = value
+    return result
+
+
+@pytest.mark.parametrize("strategy", ["replace", "append", "merge"])
+def test_merge_matches_a_plain_deep_merge_values_and_key_order(strategy):
+    rng = random.Random(11)
+    for _ in range(5000):
+        lower, higher = _random_map(rng, 3), _random_map(rng, 3)
+        assert _ordered(merge(lower, higher, strategy)) == _ordered(_reference_merge(lower, higher, strategy))
