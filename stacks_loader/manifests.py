@@ -74,9 +74,50 @@ class _Loader(yaml.CSafeLoader):
     markers: "Markers"
     path: list[Any]
 
+    def resolve(self, kind: Any, value: Any, implicit: tuple[bool, bool]) -> str:
+        # The same plain scalars (`vars`, `components`, `true`…) recur in every manifest: their
+        # tag depends on the text alone (no path resolvers), so the reader remembers it.
+        if kind is yaml.ScalarNode and implicit[0]:
+            tags = self.reader.plain_tags
+            tag = tags.get(value)
+            if tag is None:
+                tag = tags[value] = super().resolve(kind, value, implicit)
+            return tag
+        return super().resolve(kind, value, implicit)
+
     def construct_document(self, node: yaml.Node) -> Any:
         self.deep_construct = True
-        return super().construct_document(node)
+        try:
+            return self._construct(node)
+        finally:
+            self.constructed_objects = {}
+            self.recursive_objects = {}
+            self.deep_construct = False
+
+    def _construct(self, node: yaml.Node) -> Any:
+        """`construct_object` for what manifests are made of (plain maps, lists, strings, numbers,
+        booleans, nulls) without its generic dispatch; any other tag takes PyYAML's path."""
+        tag = node.tag
+        if tag == _STR and type(node) is yaml.ScalarNode:
+            return node.value  # as `construct_yaml_str`; an immutable value needs no memo
+        scalar = _SCALARS.get(tag)
+        if scalar is not None and type(node) is yaml.ScalarNode:
+            return scalar(self, node)
+        if (tag == _MAP and type(node) is yaml.MappingNode) or (tag == _SEQ and type(node) is yaml.SequenceNode):
+            built = self.constructed_objects
+            if node in built:  # an alias
+                return built[node]
+            building = self.recursive_objects
+            if node in building:
+                raise yaml.constructor.ConstructorError(
+                    None, None, "found unconstructable recursive node", node.start_mark
+                )
+            building[node] = None
+            value: Any = self.construct_mapping(node) if tag == _MAP else [self._construct(n) for n in node.value]
+            built[node] = value
+            del building[node]
+            return value
+        return self.construct_object(node, deep=True)
 
     def construct_mapping(self, node: yaml.Node, deep: bool = False) -> dict[Any, Any]:
         if not isinstance(node, yaml.MappingNode):
@@ -86,7 +127,7 @@ class _Loader(yaml.CSafeLoader):
         self.flatten_mapping(node)
         mapping: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            key = self.construct_object(key_node, deep=deep)
+            key = self._construct(key_node)
             try:
                 seen = key in mapping
             except TypeError:
@@ -98,9 +139,16 @@ class _Loader(yaml.CSafeLoader):
                     None, None, f"duplicate key {key!r}", key_node.start_mark
                 )
             self.path.append(key)
-            mapping[key] = self.construct_object(value_node, deep=deep)
+            mapping[key] = self._construct(value_node)
             self.path.pop()
         return mapping
+
+
+_STR, _MAP, _SEQ = "tag:yaml.org,2002:str", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
+_SCALARS = {
+    "tag:yaml.org,2002:" + name: getattr(yaml.constructor.SafeConstructor, f"construct_yaml_{name}")
+    for name in ("int", "bool", "null", "float")
+}
 
 
 def _function(loader: _Loader, suffix: str, node: yaml.Node) -> Any:
@@ -240,6 +288,7 @@ class ManifestReader:
         self.base_path = base_path
         self.allow_exec = allow_exec
         self._cache: dict[tuple[str, str], Manifest] = {}
+        self.plain_tags: dict[str, str] = {}  # plain scalar text -> its implicit tag (`_Loader.resolve`)
         self.parsed_files = 0  # distinct parses, for tests and benchmarks
         self._including: list[str] = []
 

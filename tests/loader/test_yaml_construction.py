@@ -1,0 +1,57 @@
+"""The manifest parser's own construction path builds what PyYAML's generic one builds."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from stackflow.errors import ConfigError
+from stackflow.stacks_loader.manifests import ManifestReader
+from stackflow.stacks_loader.source import FolderTree
+
+DOCUMENT = """\
+base: &base {size: 1, tags: {team: core}, list: [a, b]}
+copy: *base
+merged:
+  <<: *base
+  extra: [1, 2.5, -3, 0x10, 1_000, .inf, ~, null, true, False, ""]
+explicit: [!!str 1, !!int "2", !!float "3", !!bool "true", !!null "", !!binary aGk=]
+typed_maps:
+  set: !!set {a, b}
+  omap: !!omap [{x: 1}, {y: 2}]
+  pairs: !!pairs [{x: 1}, {x: 2}]
+nested: [[1, [2, {deep: [3]}]], {k: v}]
+shared_list: &items [1, 2]
+again: *items
+quoted: ["1", 'true', "null"]
+"""
+
+
+def _parse(tmp_path, text: str):
+    (tmp_path / "doc.yaml").write_text(text)
+    return ManifestReader(FolderTree(tmp_path), {}).read("doc.yaml").data
+
+
+def test_maps_lists_scalars_anchors_and_explicit_tags_build_as_in_pyyaml(tmp_path):
+    data = _parse(tmp_path, DOCUMENT)
+    assert data == yaml.load(DOCUMENT, Loader=yaml.CSafeLoader)
+    assert data["copy"] is data["base"] and data["again"] is data["shared_list"]  # aliases share
+    assert list(data["merged"]) == ["size", "tags", "list", "extra"]
+
+
+def test_yaml_v3_scalars_stay_strings(tmp_path):
+    data = _parse(tmp_path, "a: yes\nb: on\nc: 2024-01-02\nd: 1e3\n")
+    assert data == {"a": "yes", "b": "on", "c": "2024-01-02", "d": 1000.0}
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("a: &x [*x]\n", "recursive"),
+        ("a: 1\na: 2\n", "duplicate key 'a'"),
+        ("? [1]\n: x\n", "unhashable key"),
+    ],
+)
+def test_bad_documents_are_config_errors_naming_the_problem(tmp_path, text, problem):
+    with pytest.raises(ConfigError, match=problem):
+        _parse(tmp_path, text)
