@@ -17,12 +17,14 @@ class InstanceRef:
     component: str
 
     def __hash__(self) -> int:
-        # refs are graph nodes and dict keys hashed millions of times on big repos: hash once
-        cached = self.__dict__.get("_hash")
-        if cached is None:
+        # refs are graph nodes and dict keys hashed millions of times on big repos: hash once,
+        # and make the common case a single attribute read
+        try:
+            return self._hash  # type: ignore[attr-defined]
+        except AttributeError:
             cached = hash((self.stack, self.component))
             object.__setattr__(self, "_hash", cached)
-        return cached
+            return cached
 
     def __reduce__(self) -> tuple[type, tuple[str, str]]:
         # never pickle the cached hash: string hashes differ between processes
