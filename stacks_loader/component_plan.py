@@ -46,6 +46,18 @@ class ComponentPlans:
     def __init__(self, *, inherit_metadata: bool) -> None:
         self.inherit_metadata = inherit_metadata
         self._plans: dict[tuple[Any, ...], tuple[tuple[dict[str, Any], ...], ComponentPlan]] = {}
+        self._layers: dict[tuple[Any, ...], tuple[tuple[Any, ...], int]] = {}
+        # what a resolver derives from a component's section and a stack's layers (`StackResolver`)
+        self.shared: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+
+    def stack_layers(self, *layers: Any) -> int:
+        """A number standing for a stack's layers (maps by identity, empty ones alike, other values by
+        equality): two stacks get the same number when their layers are the same."""
+        key = tuple([(id(layer) if layer else None) if type(layer) is dict else layer for layer in layers])
+        known = self._layers.get(key)
+        if known is None:
+            known = self._layers[key] = (layers, len(self._layers))  # holding the maps keeps their ids unique
+        return known[1]
 
     def plan(self, own: dict[str, Any], bases: tuple[dict[str, Any], ...], strategy: str) -> ComponentPlan:
         """The plan of a component whose section is `own` and whose bases' are `bases` (merge order)."""

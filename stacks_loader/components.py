@@ -7,6 +7,7 @@ the order listed), the component itself, then its file-scoped `overrides`.
 
 from __future__ import annotations
 
+import operator
 import posixpath
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -122,6 +123,14 @@ class StackResolver:
             else None
         )
         self._stack_names: dict[tuple[Any, ...], str] = {}
+        markers = merged.markers
+        self._marked = bool(markers.env or markers.templates or markers.terraform)
+        # the stack's layers below its components, but vars: stacks sharing them share instances' sections
+        self._layers = self.plans.stack_layers(
+            self.global_settings, self.global_env, terraform.get("providers"), self.global_metadata,
+            self.global_dependencies, terraform.get("backend"), terraform.get("remote_state_backend"),
+            self._backend_type, self._remote_state_backend_type, self._command,
+        )
         self._plain_workspaces = atmos.workspaces_enabled
         # `settings.list_merge_strategy` can be set per component; when nobody does, skip the lookup
         self._custom_strategy = "list_merge_strategy" in self.global_settings or any(
@@ -190,13 +199,53 @@ class StackResolver:
                 "(use letters, digits, '.', '_', '-' and '/' between parts)"
             )
         own = self.components.get(name) or _EMPTY
-        chain = self._chains.get(name)
-        if chain is None:
-            chain = self.chain(name)
-        sec = self._merged_sections(name, own, chain)
+        if self._marked:
+            chain = self._chains.get(name)
+            if chain is None:
+                chain = self.chain(name)
+            return self._marked_instance(name, own, chain, self._plan(name, own, chain))
+        # Nothing to resolve per instance: all but the vars is the same for every stack whose
+        # layers are the same objects, and built once for them (each instance copies it).
+        chain, plan, shared = self._shared_component(name, own)
+        vars_ = plan.vars.over(self.global_vars)
+        folder = shared["folder"]
+        if shared["check_folder"]:
+            self.folder_exists(shared["component_path"])  # a missing folder is reported once, as a warning
+        stack = self._fast_stack_name(vars_)
+        if stack is None:
+            section = self._template_section({**shared, "vars": vars_}, name, folder)
+            stack = stack_name(self.atmos, self.manifest_name, self.stack_file, name, section, self.where)
+        where = f"{self.where}: stack {stack!r} component {name!r}"
+        if "backend" not in shared:  # built with the first stack that needs it (errors name it)
+            self._backends(shared, name, own, folder, where)
+        if shared["plain_workspace"]:
+            ws = stack if folder == name else f"{stack}-{name}".replace("/", "-")
+        else:
+            section = self._template_section({**shared, "vars": vars_}, name, folder)
+            section.update(stack=stack, atmos_stack=stack, backend=shared["backend"],
+                           remote_state_backend=shared["remote_state_backend"])
+            ws = workspace(self.atmos, stack, name, folder, shared["backend_type"], shared["metadata"], section,
+                           self.where)
+        sec = {
+            "vars": vars_,
+            "settings": dict(shared["settings"]),
+            "env": dict(shared["env"]),
+            "metadata": dict(shared["metadata"]),
+            "providers": dict(shared["providers"]),
+            "backend": dict(shared["backend"]),
+            "remote_state_backend": dict(shared["remote_state_backend"]),
+        }
+        return self._new_instance(name, own, chain, stack, ws, where, shared, sec, [])
+
+    def _marked_instance(
+        self, name: str, own: dict[str, Any], chain: tuple[str, ...], plan: ComponentPlan
+    ) -> ResolvedInstance:
+        """An instance of a stack whose manifests hold `!env`, templates or `!terraform.*`."""
+        sec = self._merged_sections(plan)
+        sec["vars"] = plan.vars.over(self.global_vars)
         markers = self.merged.markers
         # marker resolution may hand back containers shared between instances: copied at the end
-        fresh = [sec[key] for key in _OWNED] if markers.env or markers.templates or markers.terraform else None
+        fresh = [sec[key] for key in _OWNED]
         if markers.env:  # `!env` first: the stack name and the backend may depend on it
             self._resolve_env(sec, markers.env)
         vars_, metadata = sec["vars"], sec["metadata"]
@@ -214,9 +263,7 @@ class StackResolver:
             stack = stack_name(self.atmos, self.manifest_name, self.stack_file, name, section, self.where)
         where = f"{self.where}: stack {stack!r} component {name!r}"
         self._backends(sec, name, own, folder, where)
-        plain_workspace = (
-            self._plain_workspaces and backend_type != "http" and not _WORKSPACE_KEYS.intersection(metadata)
-        )
+        plain_workspace = self._plain_workspace(backend_type, metadata)
         templates = markers.templates and self.atmos.templates_enabled
         if not plain_workspace or templates or markers.terraform:
             if section is None:
@@ -233,15 +280,36 @@ class StackResolver:
         refs: list[Dependency] = []
         if templates or markers.terraform:
             self._resolve_deferred(sec, section, stack, name, chain, templates, refs)  # type: ignore[arg-type]
+        for key, before in zip(_OWNED, fresh):
+            if sec[key] is not before:
+                sec[key] = dict(sec[key])
+        sec["component_path"] = component_path
+        remote_backend = sec["remote_state_backend"]
+        if remote_backend is sec["backend"]:
+            sec["remote_state_backend"] = dict(remote_backend)
+        return self._new_instance(name, own, chain, stack, ws, where, sec, sec, refs)
 
-        settings, dependencies = sec["settings"], sec["dependencies"]
+    def _new_instance(
+        self,
+        name: str,
+        own: dict[str, Any],
+        chain: tuple[str, ...],
+        stack: str,
+        ws: str,
+        where: str,
+        resolved: dict[str, Any],
+        owned: dict[str, Any],
+        refs: list[Dependency],
+    ) -> ResolvedInstance:
+        """The instance: `owned` holds the dicts it keeps (its own), `resolved` the rest of its sections."""
+        settings, dependencies = resolved["settings"], resolved["dependencies"]
         if dependencies or settings.get("depends_on") or own.get("depends_on"):
             declared = self.dependency_reader.declared(
                 stack=stack,
                 dependencies=dependencies,
                 settings=settings,
                 component_depends_on=own.get("depends_on"),
-                own_vars=sec["vars"],
+                own_vars=owned["vars"],
                 where=where,
             )
             for message in declared.warnings:
@@ -251,35 +319,63 @@ class StackResolver:
             declared = _NO_DEPENDENCIES
             files, folders = [], []
         deps = [*declared.dependencies, *refs]
-        if fresh is not None:
-            for key, before in zip(_OWNED, fresh):
-                if sec[key] is not before:
-                    sec[key] = dict(sec[key])
-        backend = sec["backend"]
-        remote_backend = sec["remote_state_backend"]
         instance = StackInstance(
             stack=stack,
             component=name,
-            component_path=component_path,
+            component_path=resolved["component_path"],
             stack_file=self.stack_file,
-            vars=sec["vars"],
-            settings=sec["settings"],
-            env=sec["env"],
-            metadata=sec["metadata"],
-            backend_type=backend_type,
-            backend=backend,
-            providers=sec["providers"],
+            vars=owned["vars"],
+            settings=owned["settings"],
+            env=owned["env"],
+            metadata=owned["metadata"],
+            backend_type=resolved["backend_type"],
+            backend=owned["backend"],
+            providers=owned["providers"],
             workspace=ws,
             dependencies=_unique(deps) if len(deps) > 1 else deps,
             depends_on_files=files,
             depends_on_folders=folders,
-            command=sec["command"],
-            remote_state_backend_type=sec["remote_state_backend_type"],
-            remote_state_backend=remote_backend if remote_backend is not backend else dict(backend),
+            command=resolved["command"],
+            remote_state_backend_type=resolved["remote_state_backend_type"],
+            remote_state_backend=owned["remote_state_backend"],
             inheritance=list(reversed(chain)),
             imports=list(self.imports),
         )
         return ResolvedInstance(instance, declared.legacy)
+
+    def _shared_component(
+        self, name: str, own: dict[str, Any]
+    ) -> tuple[tuple[str, ...], ComponentPlan, dict[str, Any]]:
+        """Inheritance chain, plan, and sections but vars (read only) of a component in an unmarked
+        stack: what another stack found for the same section, name and layers, when each base name
+        still finds the same section here."""
+        key = (id(own), name, self._layers)
+        known = self.plans.shared.get(key)
+        components = self.components
+        if known is not None:
+            chain, bases, plan, shared = known
+            if all(map(operator.is_, map(components.get, chain), bases)):
+                return chain, plan, shared
+        chain = self._chains.get(name)
+        if chain is None:
+            chain = self.chain(name)
+        plan = self._plan(name, own, chain)
+        shared = self._merged_sections(plan)
+        metadata = shared["metadata"]
+        folder = shared["folder"] = metadata.get("component") or self.legacy_folder(name)
+        shared["component_path"] = self._component_path(name, folder)
+        shared["check_folder"] = metadata.get("type") != "abstract" and metadata.get("enabled") is not False
+        shared["plain_workspace"] = self._plain_workspace(shared["backend_type"], metadata)
+        bases = tuple([components.get(b) for b in chain])
+        # the deprecated top-level `component:` makes the chain and the folder depend on which
+        # other components the stack has: such a component is worked out in each stack
+        if not any(isinstance(section.get("component"), str) for section in (own, *bases) if section):
+            self.plans.shared[key] = (chain, bases, plan, shared)
+        return chain, plan, shared
+
+    def _plain_workspace(self, backend_type: str, metadata: dict[str, Any]) -> bool:
+        """Whether the workspace is the stack name (`-<component>` when the folder differs)."""
+        return self._plain_workspaces and backend_type != "http" and not _WORKSPACE_KEYS.intersection(metadata)
 
     def _template_section(self, sec: dict[str, Any], name: str, folder: str) -> dict[str, Any]:
         """The instance as templates see it (Atmos' component section), before the stack is known."""
@@ -321,22 +417,23 @@ class StackResolver:
         sec["backend"] = backend
         sec["remote_state_backend"] = merge(backend if remote_type == backend_type else _EMPTY, remote_own)
 
-    def _merged_sections(self, name: str, own: dict[str, Any], chain: tuple[str, ...]) -> dict[str, Any]:
-        """Every section of the instance, its layers merged in Atmos precedence.
-
-        The instance's own copies: each dict section is new, only values nested deeper are shared.
-        """
+    def _plan(self, name: str, own: dict[str, Any], chain: tuple[str, ...]) -> ComponentPlan:
         if self._custom_strategy:
             strategy = self._strategy(name, chain, own, own.get("overrides") or _EMPTY)
         else:
             strategy = self.atmos.list_merge_strategy
         components = self.components
         bases = tuple([components.get(b) or _EMPTY for b in chain]) if chain else ()
-        plan: ComponentPlan = self.plans.plan(own, bases, strategy)
+        return self.plans.plan(own, bases, strategy)
+
+    def _merged_sections(self, plan: ComponentPlan) -> dict[str, Any]:
+        """Every section but vars, its layers merged in Atmos precedence.
+
+        Those an instance keeps are new dicts; only values nested deeper are shared.
+        """
         tf = self.terraform
         backend_type = plan.backend_type or self._backend_type
         return {
-            "vars": plan.vars.over(self.global_vars),
             "settings": plan.settings.over(self.global_settings),
             "env": plan.env.over(self.global_env),
             "providers": plan.providers.over(tf.get("providers")),

@@ -217,3 +217,24 @@ def test_merge_matches_a_plain_deep_merge_values_and_key_order(strategy):
     for _ in range(5000):
         lower, higher = _random_map(rng, 3), _random_map(rng, 3)
         assert _ordered(merge(lower, higher, strategy)) == _ordered(_reference_merge(lower, higher, strategy))
+
+
+@pytest.mark.parametrize("first", ["dev", "prod"])
+def test_a_base_naming_a_component_by_the_old_attribute_inherits_it_only_where_it_exists(tmp_path, first):
+    """A shared catalog section whose `component:` points at a component one stack lacks."""
+    order = {"dev": "a", "prod": "b"} if first == "dev" else {"dev": "b", "prod": "a"}
+    stacks = load_repo(tmp_path, {
+        "stacks/catalog/app.yaml": """
+            components:
+              terraform:
+                b: {component: x, vars: {from_b: 1}}
+                app: {metadata: {inherits: [b]}, vars: {from_app: 1}}
+        """,
+        f"stacks/deploy/{order['dev']}.yaml": ctx(
+            "import: [catalog/app]\ncomponents: {terraform: {x: {vars: {from_x: 1}}}}\n", stage="dev"),
+        f"stacks/deploy/{order['prod']}.yaml": ctx("import: [catalog/app]\n", stage="prod"),
+    })
+    dev, prod = (stacks.instances[InstanceRef(f"plat-ue1-{s}", "app")] for s in ("dev", "prod"))
+    assert dev.inheritance == ["b", "x"] and dev.vars["from_x"] == 1
+    assert prod.inheritance == ["b"] and "from_x" not in prod.vars
+    assert stacks.instances[InstanceRef("plat-ue1-prod", "b")].component_path == "components/terraform/x"
