@@ -33,7 +33,6 @@ class ComponentPlan:
     backend_type: str  # "" when neither the component nor its bases set it
     remote_state_backend_type: str
     command: str
-    depends_on: Any  # the component's own (older) top-level `depends_on`
 
 
 class ComponentPlans:
@@ -51,9 +50,9 @@ class ComponentPlans:
         self.shared: dict[tuple[Any, ...], tuple[Any, ...]] = {}
 
     def stack_layers(self, *layers: Any) -> int:
-        """A number standing for a stack's layers (maps by identity, empty ones alike, other values by
-        equality): two stacks get the same number when their layers are the same."""
-        key = tuple([(id(layer) if layer else None) if type(layer) is dict else layer for layer in layers])
+        """A number standing for a stack's layers (strings by value, anything else by identity, empty
+        ones alike): two stacks get the same number when their layers are the same."""
+        key = tuple([layer if type(layer) is str else id(layer) if layer else None for layer in layers])
         known = self._layers.get(key)
         if known is None:
             known = self._layers[key] = (layers, len(self._layers))  # holding the maps keeps their ids unique
@@ -101,5 +100,4 @@ class ComponentPlans:
             backend_type=own.get("backend_type") or backend_type,
             remote_state_backend_type=own.get("remote_state_backend_type") or remote_type,
             command=overrides.get("command") or own.get("command") or command,
-            depends_on=own.get("depends_on"),
         )

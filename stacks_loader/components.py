@@ -126,7 +126,7 @@ class StackResolver:
         markers = merged.markers
         self._marked = bool(markers.env or markers.templates or markers.terraform)
         # the stack's layers below its components, but vars: stacks sharing them share instances' sections
-        self._layers = self.plans.stack_layers(
+        self._layers = None if self._marked else self.plans.stack_layers(
             self.global_settings, self.global_env, terraform.get("providers"), self.global_metadata,
             self.global_dependencies, terraform.get("backend"), terraform.get("remote_state_backend"),
             self._backend_type, self._remote_state_backend_type, self._command,
