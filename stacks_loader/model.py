@@ -139,7 +139,9 @@ class StackInstance:
 
     @property
     def deployable(self) -> bool:
-        return self.enabled and not self.abstract
+        # `enabled and not abstract`, read once: asked of every instance for every graph
+        metadata = self.metadata
+        return metadata.get("enabled", True) is not False and metadata.get("type") != "abstract"
 
     def __str__(self) -> str:
         return str(self.ref)
