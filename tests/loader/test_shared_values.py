@@ -56,8 +56,15 @@ def _snapshot(inst: Any) -> str:
     return json.dumps({f: getattr(inst, f) for f in (*_SECTIONS, *_LISTS)}, default=str)
 
 
-def test_changing_one_instance_never_shows_in_another(tmp_path):
-    stacks = load_repo(tmp_path, CATALOG)
+@pytest.mark.parametrize("marked", [False, True], ids=["plain", "with-env-marker"])
+def test_changing_one_instance_never_shows_in_another(tmp_path, marked):
+    """Plain stacks share sections between instances, marked ones resolve each: both hand out copies."""
+    files = dict(CATALOG)
+    if marked:
+        files["stacks/_defaults.yaml"] = (
+            "vars: {home: !env HOME}\nterraform: {backend_type: s3, backend: {s3: {bucket: state}}}\n"
+        )
+    stacks = load_repo(tmp_path, files, {"HOME": "/home/x"})
     dev, prod = InstanceRef("plat-ue1-dev", "app"), InstanceRef("plat-ue1-prod", "app")
     others = [inst for ref, inst in stacks.instances.items() if ref != dev]
     before = {inst.ref: _snapshot(inst) for inst in others}
@@ -75,7 +82,8 @@ def test_changing_one_instance_never_shows_in_another(tmp_path):
 
     assert {other.ref: _snapshot(other) for other in others} == before
     assert stacks.instances[prod].vars["tags"] == {"team": "core"}
-    assert load_repo(tmp_path, CATALOG).instances[dev].vars["name"] == "app"
+    assert load_repo(tmp_path, files).instances[dev].vars["name"] == "app"
+    assert ("home" in inst.vars) is marked
 
 
 def test_backend_and_remote_state_backend_are_separate_dicts(tmp_path):
@@ -104,11 +112,17 @@ def test_loading_and_the_graph_leave_no_reference_cycles_behind(tmp_path):
 def test_what_a_load_built_is_old_for_the_collector(tmp_path):
     """No young-generation backlog: the next allocations do not walk every loaded object."""
     write_repo(tmp_path, CATALOG)
-    gc.collect()
-    stacks = load_stacks(tmp_path, {})
-    assert gc.get_count()[0] < 50 and gc.get_freeze_count() == 0
-    stacks.graph()
-    assert gc.get_count()[0] < 50 and gc.isenabled()
+    was_enabled = gc.isenabled()
+    gc.enable()
+    try:
+        gc.collect()
+        stacks = load_stacks(tmp_path, {})
+        assert gc.get_count()[0] < 50 and gc.get_freeze_count() == 0
+        stacks.graph()
+        assert gc.get_count()[0] < 50 and gc.isenabled()
+    finally:
+        if not was_enabled:
+            gc.disable()
 
 
 def test_objects_frozen_by_the_caller_stay_frozen(tmp_path):
