@@ -203,10 +203,7 @@ class Terraform:
 
     def _free_left_behind(self, lock: StateLockInfo, custody: StateCustody) -> bool:
         """Free terraform's state lock if the crashed previous holder left it; True if freed."""
-        work_dir = self.settings.resolved_work_dir()
-        if custody.crashed is None or why_not_free(
-                lock, custody.crashed,
-                still_running=lambda crashed: run_still_running(crashed, work_dir)) is not None:
+        if custody.crashed is None or self._why_kept(lock, custody) is not None:
             return False
         proc = self._execute("force-unlock", ("-force", lock.id), custody)
         if proc.returncode != 0:
@@ -218,13 +215,17 @@ class Terraform:
             custody.on_freed(lock, custody.crashed)
         return True
 
+    def _why_kept(self, lock: StateLockInfo, custody: StateCustody | None) -> str | None:
+        work_dir = self.settings.resolved_work_dir()
+        return why_not_free(lock, custody.crashed if custody is not None else None,
+                            still_running=lambda crashed: run_still_running(crashed, work_dir))
+
     def _error(self, command: str, proc: subprocess.CompletedProcess[str],
                custody: StateCustody | None) -> TerraformError:
         lock = parse_state_lock(proc.stderr)
         if lock is not None:
-            work_dir = self.settings.resolved_work_dir()
-            why = why_not_free(lock, custody.crashed if custody is not None else None,
-                               still_running=lambda crashed: run_still_running(crashed, work_dir))
+            # None here: the lock was freed once, and terraform found it taken again
+            why = self._why_kept(lock, custody) or "it was taken again after being freed"
             detail = (f"the state is locked by terraform: {lock.describe()}; not freed because "
                       f"{why}; once nothing runs terraform on it, free it with: "
                       f"stackflow unlock {self.label} --state-lock {lock.id}")
