@@ -48,7 +48,7 @@ def affected_to_json(aset: AffectedSet) -> list[dict[str, Any]]:
 
 def _item(found: AffectedInstance, inst: StackInstance) -> dict[str, Any]:
     item: dict[str, Any] = {"component": inst.component, "component_type": COMPONENT_TYPE,
-                            "component_path": inst.component_path}
+                            "component_path": inst.described_path}
     item.update(_context(inst))
     item.update({"stack": inst.stack, "stack_slug": stack_slug(inst.ref), "affected": found.reason,
                  "affected_all": list(found.reasons)})
@@ -70,7 +70,7 @@ def _dependents(ref: InstanceRef, graph: DependencyGraph, head: StackSet) -> lis
     for child in graph.children(ref):
         inst = head.instances[child]
         node: dict[str, Any] = {"component": inst.component, "component_type": COMPONENT_TYPE,
-                                "component_path": inst.component_path}
+                                "component_path": inst.described_path}
         node.update(_context(inst))
         node.update({"stack": inst.stack, "stack_slug": stack_slug(child),
                      "dependents": _dependents(child, graph, head), "included_in_dependents": False,

@@ -1,8 +1,10 @@
 """The Terraform backend of an instance: the section of the chosen type, with Atmos' defaults.
 
-S3 `workspace_key_prefix`, GCS `prefix` and AzureRM `key` default to `metadata.name`, else the
-component folder (`metadata.component`), else the component name, with `/` replaced by
-`components.terraform.workspace.prefix_separator` (default `-`).
+S3 `workspace_key_prefix`, GCS `prefix` and AzureRM `key` default to `metadata.name`, else Atmos'
+base component name (the component's own `metadata.component`, else its top-level `component:`
+base, else its name: `StackResolver.base_name`), with `/` replaced by
+`components.terraform.workspace.prefix_separator` (default `-`). Not the folder terraform runs in:
+that one also reads `metadata.component` inherited from a base.
 """
 
 from __future__ import annotations
@@ -41,14 +43,14 @@ def apply_backend_defaults(
     backend: dict[str, Any],
     *,
     component: str,
-    folder: str,
+    base_name: str,
     metadata: dict[str, Any],
     separator: str,
     global_backend: dict[str, Any],
     component_backend: dict[str, Any],
 ) -> None:
     """Fill the key prefix Atmos derives when it is not configured (mutates `backend`)."""
-    name = metadata.get("name") or folder or component
+    name = metadata.get("name") or base_name or component
     prefix = name if separator == "/" else name.replace("/", separator)
     if backend_type == "s3":
         if not backend.get("workspace_key_prefix"):

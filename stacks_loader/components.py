@@ -175,21 +175,46 @@ class StackResolver:
         self._chains[name] = result
         return result
 
-    def legacy_folder(self, name: str, seen: tuple[str, ...] = ()) -> str:
-        """The folder from the deprecated top-level `component:` attribute, else the name."""
+    def base_name(self, name: str) -> str:
+        """Atmos' `BaseComponentName`: the component's own `metadata.component`, else the first base
+        found through the deprecated top-level `component:` (only one defined in the stack), else the
+        name. It names the state (S3 `workspace_key_prefix`, GCS `prefix`, AzureRM `key`) and is the
+        `component` of describe output; the folder terraform runs in also reads inherited metadata.
+        """
         cached = self._folders.get(name)
         if cached is not None:
             return cached
-        section = self.components.get(name) or {}
-        folder = name
+        section = self.components.get(name) or _EMPTY
+        own_meta = section.get("metadata") or _EMPTY
         top = section.get("component")
-        if isinstance(top, str) and top and top != name:
-            folder = top
-            if top in self.components and top not in seen:
-                top_meta = (self.components.get(top) or {}).get("metadata") or {}
-                folder = top_meta.get("component") or self.legacy_folder(top, (*seen, name))
-        self._folders[name] = folder
-        return folder
+        if isinstance(own_meta.get("component"), str):  # own only: not inherited (processMetadataInheritance)
+            found = own_meta["component"]
+        elif isinstance(top, str) and top:
+            found = self._first_base(name, top, set())
+        else:
+            found = ""
+        result = self._folders[name] = found or name
+        return result
+
+    def _first_base(self, component: str, base: str, visiting: set[tuple[str, str]]) -> str:
+        """Atmos' `FinalBaseComponentName`: the first base whose own bases are all worked out, depth
+        first (processBaseComponentConfigInternal); "" when `base` is not a component of the stack."""
+        section = self.components.get(base)
+        if component == base or section is None or (component, base) in visiting:
+            return ""
+        visiting.add((component, base))
+        metadata = section.get("metadata") or _EMPTY
+        top = section.get("component")
+        if isinstance(top, str) and metadata.get("type") != "abstract":
+            found = self._first_base(base, top, visiting)
+            if found:
+                return found
+        for parent in metadata.get("inherits") or ():
+            if isinstance(parent, str):
+                found = self._first_base(component, parent, visiting)
+                if found:
+                    return found
+        return base
 
     # one instance
     def _instance(self, name: str) -> ResolvedInstance:
@@ -217,7 +242,7 @@ class StackResolver:
             stack = stack_name(self.atmos, self.manifest_name, self.stack_file, name, section, self.where)
         where = f"{self.where}: stack {stack!r} component {name!r}"
         if "backend" not in shared:  # built with the first stack that needs it (errors name it)
-            self._backends(shared, name, own, folder, where)
+            self._backends(shared, name, own, where)
         if shared["plain_workspace"]:
             ws = stack if folder == name else f"{stack}-{name}".replace("/", "-")
         else:
@@ -250,8 +275,11 @@ class StackResolver:
             self._resolve_env(sec, markers.env)
         vars_, metadata = sec["vars"], sec["metadata"]
 
-        folder = metadata.get("component") or self.legacy_folder(name)
+        base_name = sec["base_name"] = self.base_name(name)
+        # the folder: Atmos' ProcessComponentMetadata reads the merged metadata, then the base name
+        folder = metadata.get("component") or base_name
         component_path = self._component_path(name, folder)
+        sec["base_path"] = component_path if base_name == folder else self._component_path(name, base_name)
         if metadata.get("type") != "abstract" and metadata.get("enabled") is not False:
             self.folder_exists(component_path)  # a missing folder is reported once, as a warning
         backend_type = sec["backend_type"]
@@ -262,7 +290,7 @@ class StackResolver:
             section = self._template_section(sec, name, folder)
             stack = stack_name(self.atmos, self.manifest_name, self.stack_file, name, section, self.where)
         where = f"{self.where}: stack {stack!r} component {name!r}"
-        self._backends(sec, name, own, folder, where)
+        self._backends(sec, name, own, where)
         plain_workspace = self._plain_workspace(backend_type, metadata)
         templates = markers.templates and self.atmos.templates_enabled
         if not plain_workspace or templates or markers.terraform:
@@ -323,6 +351,7 @@ class StackResolver:
             stack=stack,
             component=name,
             component_path=resolved["component_path"],
+            base_component_path=resolved["base_path"],
             stack_file=self.stack_file,
             vars=owned["vars"],
             settings=owned["settings"],
@@ -362,8 +391,13 @@ class StackResolver:
         plan = self._plan(name, own, chain)
         shared = self._merged_sections(plan)
         metadata = shared["metadata"]
-        folder = shared["folder"] = metadata.get("component") or self.legacy_folder(name)
+        base_name = shared["base_name"] = self.base_name(name)
+        # the folder: Atmos' ProcessComponentMetadata reads the merged metadata, then the base name
+        folder = shared["folder"] = metadata.get("component") or base_name
         shared["component_path"] = self._component_path(name, folder)
+        shared["base_path"] = (
+            shared["component_path"] if base_name == folder else self._component_path(name, base_name)
+        )
         shared["check_folder"] = metadata.get("type") != "abstract" and metadata.get("enabled") is not False
         shared["plain_workspace"] = self._plain_workspace(shared["backend_type"], metadata)
         bases = tuple([components.get(b) for b in chain])
@@ -392,7 +426,7 @@ class StackResolver:
             "atmos_manifest": self.stack_file,
         }
 
-    def _backends(self, sec: dict[str, Any], name: str, own: dict[str, Any], folder: str, where: str) -> None:
+    def _backends(self, sec: dict[str, Any], name: str, own: dict[str, Any], where: str) -> None:
         """`backend` (the chosen type, with Atmos' key defaults) and `remote_state_backend`."""
         backend_type = sec["backend_type"]
         backend = backend_section(backend_type, sec["backends"], what="backend", where=where)
@@ -400,7 +434,7 @@ class StackResolver:
             backend_type,
             backend,
             component=name,
-            folder=folder,
+            base_name=sec["base_name"],
             metadata=sec["metadata"],
             separator=self.atmos.workspace_prefix_separator,
             global_backend=self.terraform.get("backend") or _EMPTY,

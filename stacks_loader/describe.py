@@ -39,17 +39,19 @@ def describe_component(
 
 
 def describe_instance(inst: StackInstance, stackset: StackSet | None = None) -> dict[str, Any]:
-    folder = inst.component_path
+    # Atmos reports its base component name here, not always the folder terraform runs in
+    path = inst.described_path
+    folder = path
     if stackset is not None:
         base = stackset.atmos.terraform_base_path
-        folder = inst.component_path[len(base) + 1 :] if base else inst.component_path
+        folder = path[len(base) + 1 :] if base else path
     return {
         "atmos_component": inst.component,
         "atmos_stack": inst.stack,
         "atmos_stack_file": inst.stack_file,
         "stack": inst.stack,
         "component": folder,
-        "component_path": inst.component_path,
+        "component_path": path,
         "workspace": inst.workspace,
         "command": inst.command,
         "metadata": jsonable(inst.metadata),

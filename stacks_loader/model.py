@@ -95,7 +95,7 @@ class StackInstance:
 
     stack: str
     component: str
-    component_path: str  # folder relative to the repo root, e.g. "components/terraform/vpc"
+    component_path: str  # folder terraform runs in, relative to the repo root, e.g. "components/terraform/vpc"
     stack_file: str  # manifest (relative to the stacks base path) that defines the stack
     vars: dict[str, Any] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)
@@ -120,6 +120,15 @@ class StackInstance:
     # the merged `dependencies` section as written (Atmos compares it whole for
     # `stack.dependencies`); None when the resolver did not record it
     dependencies_section: dict[str, Any] | None = None
+    # the folder of Atmos' base component name: the `component_path` of its describe output (the
+    # name also names the state); differs from `component_path` when `metadata.component` comes
+    # only from a base (Atmos still runs terraform in the inherited folder). "" = `component_path`
+    base_component_path: str = ""
+
+    @property
+    def described_path(self) -> str:
+        """`component_path` as Atmos' describe stacks / affected / dependents report it."""
+        return self.base_component_path or self.component_path
 
     @property
     def ref(self) -> InstanceRef:

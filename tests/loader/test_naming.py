@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from stackflow.stacks_loader.describe import describe_instance
 from stackflow.stacks_loader.model import InstanceRef
 
 from .repos import ATMOS_YAML, ctx, load_repo
@@ -166,3 +167,82 @@ def test_backend_section_is_merged_global_base_component(tmp_path):
     })
     backend = stacks.instances[InstanceRef("plat-ue1-dev", "app")].backend
     assert backend == {"bucket": "own", "region": "eu-west-1", "encrypt": True, "workspace_key_prefix": "app"}
+
+
+def test_state_prefix_names_the_component_when_metadata_component_is_only_inherited(tmp_path):
+    # Atmos' base component name comes from the component's OWN metadata.component
+    # (processMetadataInheritance); terraform still runs in the inherited folder
+    # (ProcessComponentMetadata reads the merged metadata)
+    stacks = load_repo(tmp_path, {
+        "components/terraform/vpc/main.tf": "",
+        "stacks/deploy/dev.yaml": ctx("""
+            terraform:
+              backend_type: s3
+              backend: {s3: {bucket: state}}
+            components:
+              terraform:
+                vpc-defaults:
+                  metadata: {type: abstract, component: vpc}
+                vpc-a:
+                  metadata: {inherits: [vpc-defaults]}
+                on-gcs:
+                  metadata: {inherits: [vpc-defaults]}
+                  backend_type: gcs
+                  backend: {gcs: {bucket: b}}
+        """),
+    })
+    inst = stacks.instances[InstanceRef("plat-ue1-dev", "vpc-a")]
+    assert inst.backend["workspace_key_prefix"] == "vpc-a"
+    assert inst.component_path == "components/terraform/vpc"
+    assert inst.described_path == "components/terraform/vpc-a"
+    assert inst.workspace == "plat-ue1-dev-vpc-a"
+    described = describe_instance(inst, stacks)
+    assert described["component"] == "vpc-a" and described["component_path"] == "components/terraform/vpc-a"
+    assert stacks.instances[InstanceRef("plat-ue1-dev", "on-gcs")].backend["prefix"] == "on-gcs"
+
+
+def test_state_prefix_of_a_legacy_component_attribute_is_the_base_name_not_its_folder(tmp_path):
+    # `vpc2: {component: vpc}`: Atmos' FinalBaseComponentName is `vpc`; its metadata.component
+    # (inherited) is only the folder
+    stacks = load_repo(tmp_path, {
+        "components/terraform/vpc-module/main.tf": "",
+        "stacks/deploy/dev.yaml": ctx("""
+            terraform:
+              backend_type: s3
+              backend: {s3: {bucket: state}}
+            components:
+              terraform:
+                vpc:
+                  metadata: {component: vpc-module}
+                vpc2:
+                  component: vpc
+        """),
+    })
+    vpc = stacks.instances[InstanceRef("plat-ue1-dev", "vpc")]
+    vpc2 = stacks.instances[InstanceRef("plat-ue1-dev", "vpc2")]
+    assert vpc.backend["workspace_key_prefix"] == "vpc-module"
+    assert vpc2.backend["workspace_key_prefix"] == "vpc"
+    assert vpc2.component_path == "components/terraform/vpc-module"
+    assert vpc2.described_path == "components/terraform/vpc"
+
+
+def test_legacy_component_attribute_naming_no_component_of_the_stack_is_ignored(tmp_path):
+    # Atmos sets a base name only for a base defined in the stack (ProcessBaseComponentConfig):
+    # a folder that is not a component is not a base, and not the folder either
+    stacks = load_repo(tmp_path, {
+        "components/terraform/vpc/main.tf": "",
+        "components/terraform/mock/main.tf": "",
+        "stacks/deploy/dev.yaml": ctx("""
+            terraform:
+              backend_type: s3
+              backend: {s3: {bucket: state}}
+            components:
+              terraform:
+                vpc:
+                  component: mock
+        """),
+    })
+    inst = stacks.instances[InstanceRef("plat-ue1-dev", "vpc")]
+    assert inst.component_path == inst.described_path == "components/terraform/vpc"
+    assert inst.workspace == "plat-ue1-dev"
+    assert inst.backend["workspace_key_prefix"] == "vpc"

@@ -251,4 +251,6 @@ def test_a_base_naming_a_component_by_the_old_attribute_inherits_it_only_where_i
     dev, prod = (stacks.instances[InstanceRef(f"plat-ue1-{s}", "app")] for s in ("dev", "prod"))
     assert dev.inheritance == ["b", "x"] and dev.vars["from_x"] == 1
     assert prod.inheritance == ["b"] and "from_x" not in prod.vars
-    assert stacks.instances[InstanceRef("plat-ue1-prod", "b")].component_path == "components/terraform/x"
+    # where `x` is no component, Atmos ignores `component: x` (not a base, not the folder)
+    assert stacks.instances[InstanceRef("plat-ue1-prod", "b")].component_path == "components/terraform/b"
+    assert stacks.instances[InstanceRef("plat-ue1-dev", "b")].component_path == "components/terraform/x"
