@@ -82,9 +82,11 @@ class ComponentPlans:
             if self.inherit_metadata and section.get("metadata"):
                 kept = {k: v for k, v in section["metadata"].items() if k not in ("inherits", "type")}
                 metadata = merge(metadata, kept, strategy) if metadata else kept
-            backend_type = section.get("backend_type") or backend_type
-            remote_type = section.get("remote_state_backend_type") or remote_type
-            command = section.get("command") or command
+            # Atmos assigns these at each base level, set or not: the last base in merge order
+            # decides, and one without them wipes an earlier base's (processBaseComponentConfigInternal)
+            backend_type = section.get("backend_type") or ""
+            remote_type = section.get("remote_state_backend_type") or ""
+            command = section.get("command") or ""
         overrides = own.get("overrides") or _EMPTY
         get = inherited.get
         return ComponentPlan(

@@ -438,3 +438,37 @@ def test_a_missing_component_folder_is_a_warning_for_deployable_instances_only(t
         """),
     })
     assert stacks.warnings == ["component folder components/terraform/dns does not exist"]
+
+
+def test_backend_type_and_command_come_from_the_last_base_only(tmp_path):
+    # Atmos assigns backend_type, remote_state_backend_type and command at each base level, set
+    # or not: a later base without them wipes an earlier base's, and the stack's values apply
+    stacks = load_repo(tmp_path, {
+        "stacks/deploy/dev.yaml": ctx("""
+            terraform:
+              backend_type: s3
+              backend: {s3: {bucket: state}, gcs: {bucket: g}}
+            components:
+              terraform:
+                a:
+                  metadata: {type: abstract}
+                  backend_type: gcs
+                  remote_state_backend_type: gcs
+                  command: tofu
+                b:
+                  metadata: {type: abstract, inherits: [a]}
+                c:
+                  metadata: {type: abstract}
+                deep:
+                  metadata: {inherits: [b]}
+                listed:
+                  metadata: {inherits: [a, c]}
+                last:
+                  metadata: {inherits: [c, a]}
+        """),
+    })
+    for name in ("deep", "listed"):
+        inst = stacks.instances[ref(name)]
+        assert (inst.backend_type, inst.remote_state_backend_type, inst.command) == ("s3", "s3", "terraform")
+    last = stacks.instances[ref("last")]
+    assert (last.backend_type, last.remote_state_backend_type, last.command) == ("gcs", "gcs", "tofu")
