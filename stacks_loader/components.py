@@ -369,6 +369,8 @@ class StackResolver:
             remote_state_backend=owned["remote_state_backend"],
             inheritance=list(reversed(chain)),
             imports=list(self.imports),
+            # what Atmos compares whole for `stack.dependencies`; its own dict, as every section kept
+            dependencies_section=dict(dependencies) if dependencies else {},
         )
         return ResolvedInstance(instance, declared.legacy)
 

@@ -324,3 +324,24 @@ def test_select_refs_cuts_the_graph_and_reports_disabled_refs_as_excluded(tmp_pa
                                InstanceRef(PROD, "old"): "deleted in head"}
     with pytest.raises(ConfigError, match="plat-ue1-dev/nope: no such instance"):
         select_refs(stackset, {InstanceRef(DEV, "nope")})
+
+
+def test_stack_dependencies_compares_the_whole_dependencies_section(tmp_path):
+    # Atmos compares the merged section, not the parents it resolves to: naming the same parent
+    # with its stack spelled out is still a change of `stack.dependencies`
+    files = {
+        "stacks/deploy/dev.yaml": """
+            vars: {tenant: plat, environment: ue1, stage: dev}
+            components:
+              terraform:
+                vpc: {}
+                app:
+                  dependencies:
+                    components: [{component: vpc}]
+        """,
+        "components/terraform/vpc/main.tf": TF,
+        "components/terraform/app/main.tf": TF,
+    }
+    head = files["stacks/deploy/dev.yaml"].replace("{component: vpc}", "{component: vpc, stack: plat-ue1-dev}")
+    aset = _affected(tmp_path, {"stacks/deploy/dev.yaml": head}, files=files)
+    assert _reasons(aset) == {f"{DEV}/app": ["stack.dependencies"]}
