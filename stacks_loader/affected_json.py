@@ -16,6 +16,7 @@ from .affected import AffectedInstance, AffectedSet
 from .describe import jsonable
 from .graph import DependencyGraph
 from .model import InstanceRef, StackInstance
+from .naming import context_value
 from .resolve import StackSet
 
 COMPONENT_TYPE = "terraform"
@@ -64,10 +65,36 @@ def _context(inst: StackInstance) -> dict[str, str]:
     return {key: str(inst.vars[key]) for key in _CONTEXT if isinstance(inst.vars.get(key), (str, int))}
 
 
+def listed_dependents(ref: InstanceRef, graph: DependencyGraph, stackset: StackSet) -> list[InstanceRef]:
+    """The children of `ref` that Atmos' describe dependents lists (`describe_dependents.go`).
+
+    Output only: the deploy graph keeps every declared edge. Atmos skips a dependent named like
+    the target's component (its self-reference check compares component names only), and a
+    legacy `settings.depends_on` entry naming its stack still has to match the target's context
+    (`matchLegacyContextFields`: the fields it gives, else the dependent's own).
+    """
+    parent = stackset.instances.get(ref)
+    out = []
+    for child in graph.children(ref):
+        if child.component == ref.component:
+            continue
+        inst = stackset.instances.get(child)
+        if parent is not None and inst is not None:
+            edges = [d for d in inst.dependencies if d.parent == ref]
+            if edges and all(d.context and not _context_matches(d.context, parent) for d in edges):
+                continue
+        out.append(child)
+    return out
+
+
+def _context_matches(wanted: tuple[tuple[str, str], ...], parent: StackInstance) -> bool:
+    return all(context_value(parent.vars.get(key)) == value for key, value in wanted)
+
+
 def _dependents(ref: InstanceRef, graph: DependencyGraph, head: StackSet) -> list[dict[str, Any]]:
     """Atmos' nested tree: each direct dependent with its own dependents."""
     out = []
-    for child in graph.children(ref):
+    for child in listed_dependents(ref, graph, head):
         inst = head.instances[child]
         node: dict[str, Any] = {"component": inst.component, "component_type": COMPONENT_TYPE,
                                 "component_path": inst.described_path}

@@ -100,14 +100,26 @@ class DependencyReader:
             warnings=[f"{where}: {w}" for w in declarations.warnings] if declarations.warnings else [],
         )
         for entry in declarations.entries:
+            if entry.stack and entry.via == "settings.depends_on":
+                parent = self.refs.get(entry.stack, entry.component)
+                out.dependencies.append(Dependency(
+                    parent, entry.via, entry=entry.label, context=_wanted(entry.context, own_vars)  # type: ignore[arg-type]
+                ))
+                continue
             if entry.stack or not entry.context:
                 parent = self.refs.get(entry.stack or stack, entry.component)
                 out.dependencies.append(Dependency(parent, entry.via, entry=entry.label))  # type: ignore[arg-type]
                 continue
-            given = dict(entry.context)
-            wanted = tuple((k, given.get(k) or context_value(own_vars.get(k))) for k in LEGACY_CONTEXT)
+            wanted = _wanted(entry.context, own_vars)
             out.legacy.append(LegacyMatch(entry.component, wanted, f"{entry.label} {entry.description}"))
         return out
+
+
+def _wanted(given_pairs: tuple[tuple[str, str], ...], own_vars: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    """The parent's context a legacy entry asks for: its own fields, else the dependent's
+    (Atmos `matchLegacyContextFields`)."""
+    given = dict(given_pairs)
+    return tuple((k, given.get(k) or context_value(own_vars.get(k))) for k in LEGACY_CONTEXT)
 
 
 def _parse(dependencies: dict[str, Any], legacy: Any, component_depends_on: Any, where: str) -> _Declarations:

@@ -87,6 +87,10 @@ class Dependency:
     # where it was declared, for error messages (e.g. "settings.depends_on.db" or "vars.vpc_id");
     # not part of the edge's identity
     entry: str = field(default="", compare=False)
+    # a legacy `settings.depends_on` entry naming its stack: the (namespace, tenant, environment,
+    # stage) Atmos' describe dependents also asks of the parent (the entry's, else the dependent's
+    # own vars). The edge orders the deploy regardless; only that listing leaves it out. Not identity.
+    context: tuple[tuple[str, str], ...] = field(default=(), compare=False)
 
 
 @dataclass

@@ -10,6 +10,7 @@ from stackflow.errors import ConfigError
 from stackflow.stacks_loader.affected_json import (
     DELETED_REASON,
     affected_to_json,
+    dependents_to_json,
     parse_affected_json,
     refs_from_entries,
     stack_slug,
@@ -161,3 +162,48 @@ def test_unreadable_affected_file_is_one_line(tmp_path):
 def test_atmos_output_with_extra_fields_is_accepted():
     atmos = dict(GOOD, spacelift_stack="x", atlantis_project="y", namespace="acme", tenant="plat")
     assert parse_affected_json(json.dumps([atmos]), "f")[0].ref == InstanceRef(DEV, "vpc")
+
+
+LEGACY_DEPENDENTS = {
+    "stacks/catalog/net.yaml": """
+        components:
+          terraform:
+            vpc: {}
+            hub: {}
+            attachment:
+              settings:
+                depends_on:
+                  1: {component: vpc}
+                  2: {component: hub, stack: plat-ue1-network}
+    """,
+    "stacks/deploy/network.yaml": "import: [catalog/net]\nvars: {tenant: plat, environment: ue1, stage: network}\n",
+    "stacks/deploy/prod.yaml": """
+        import: [catalog/net]
+        vars: {tenant: plat, environment: ue1, stage: prod}
+        components:
+          terraform:
+            vpc:
+              settings:
+                depends_on:
+                  1: {component: vpc, stack: plat-ue1-network}
+    """,
+}
+
+
+def test_describe_dependents_lists_a_legacy_entry_naming_its_stack_only_in_the_same_context(tmp_path):
+    # Atmos' matchLegacyContextFields: fields the entry leaves out must equal between the
+    # dependent and the target, so prod's attachment is no listed dependent of the network hub
+    stackset = load_repo(tmp_path, LEGACY_DEPENDENTS)
+    listed = [(d["stack"], d["component"]) for d in dependents_to_json(stackset, "hub", "plat-ue1-network")]
+    assert listed == [("plat-ue1-network", "attachment")]
+    # the deploy order keeps the edge: prod's attachment still runs after the network hub
+    graph = stackset.graph()
+    assert InstanceRef("plat-ue1-prod", "attachment") in graph.children(InstanceRef("plat-ue1-network", "hub"))
+
+
+def test_describe_dependents_never_lists_a_component_of_the_same_name(tmp_path):
+    # Atmos skips a dependent whose component name is the target's (its self-reference check)
+    stackset = load_repo(tmp_path, LEGACY_DEPENDENTS)
+    listed = [(d["stack"], d["component"]) for d in dependents_to_json(stackset, "vpc", "plat-ue1-network")]
+    assert listed == [("plat-ue1-network", "attachment")]
+    assert InstanceRef("plat-ue1-prod", "vpc") in stackset.graph().children(InstanceRef("plat-ue1-network", "vpc"))
