@@ -273,9 +273,13 @@ class StackResolver:
         fresh = [sec[key] for key in _OWNED]
         if markers.env:  # `!env` first: the stack name and the backend may depend on it
             self._resolve_env(sec, markers.env)
+        templates = markers.templates and self.atmos.templates_enabled
+        base_name = self.base_name(name)
+        if templates:  # before the folder is chosen from it
+            sec["metadata"], base_name = self._render_metadata(sec, name, base_name)
         vars_, metadata = sec["vars"], sec["metadata"]
 
-        base_name = sec["base_name"] = self.base_name(name)
+        sec["base_name"] = base_name
         # the folder: Atmos' ProcessComponentMetadata reads the merged metadata, then the base name
         folder = metadata.get("component") or base_name
         component_path = self._component_path(name, folder)
@@ -292,7 +296,6 @@ class StackResolver:
         where = f"{self.where}: stack {stack!r} component {name!r}"
         self._backends(sec, name, own, where)
         plain_workspace = self._plain_workspace(backend_type, metadata)
-        templates = markers.templates and self.atmos.templates_enabled
         if not plain_workspace or templates or markers.terraform:
             if section is None:
                 section = self._template_section(sec, name, folder)
@@ -484,6 +487,25 @@ class StackResolver:
             "remote_backends": plan.remote_state_backend.read_over(tf.get("remote_state_backend")),
             "command": plan.command or self._command,
         }
+
+    def _render_metadata(self, sec: dict[str, Any], name: str, base_name: str) -> tuple[dict[str, Any], str]:
+        """`metadata` and the base name with their templates rendered: Atmos renders the whole
+        component section, so `metadata.component: "vpc-{{ .settings.ver }}"` names the rendered
+        folder (and state)."""
+        metadata = sec["metadata"]
+        section = self._template_section(sec, name, base_name)
+        stack = self._fast_stack_name(sec["vars"])
+        if stack is not None:
+            section.update(stack=stack, atmos_stack=stack)
+        resolver = self._deferred_resolver
+        resolver.configure(self._template_renderer(section, stack or "?", name), self._terraform_refused(stack or "?", name))
+        try:
+            rendered = resolver.resolve(metadata, "metadata")
+            if "{{" in base_name:
+                base_name = resolver.resolve(base_name, "metadata", "component")
+            return rendered, base_name
+        finally:
+            resolver.configure(None, None)  # its callbacks hold `self`: leave no reference cycle
 
     def _resolve_env(self, sec: dict[str, Any], marked: set[str]) -> None:
         """Replace `!env` markers: the `env` section from the process environment, others from the

@@ -279,3 +279,25 @@ def test_yaml_functions_behind_anchors_and_aliases_are_found_wherever_they_land(
     app = inst(stacks)
     assert app.vars["bucket"] == "from-env" and app.backend["bucket"] == "from-env"
     assert isinstance(app.vars["again"], TerraformOutputRef)
+
+
+def test_metadata_templates_render_before_the_folder_and_state_prefix_are_chosen(tmp_path):
+    # Atmos renders the whole component section, metadata included
+    stacks = load_repo(tmp_path, {
+        "components/terraform/vpc-2/main.tf": "",
+        "stacks/deploy/dev.yaml": ctx("""
+            terraform:
+              backend_type: s3
+              backend: {s3: {bucket: state}}
+            components:
+              terraform:
+                vpc:
+                  settings: {ver: "2"}
+                  metadata: {component: "vpc-{{ .settings.ver }}"}
+        """),
+    })
+    inst = stacks.instances[InstanceRef("plat-ue1-dev", "vpc")]
+    assert inst.metadata["component"] == "vpc-2"
+    assert inst.component_path == inst.described_path == "components/terraform/vpc-2"
+    assert inst.backend["workspace_key_prefix"] == "vpc-2"
+    assert stacks.warnings == []
