@@ -159,7 +159,13 @@ class StackResolver:
             bases.append((top, "component"))  # the deprecated top-level `component:` also inherits
         bases += [(b, "metadata.inherits") for b in metadata.get("inherits") or []]
         for base, via in bases:
-            if base == name or base in visiting:
+            if base == name:  # Atmos skips it (processBaseComponentConfigInternal), no error
+                self.warn(
+                    f"{self._defined_in(name, 'metadata', 'inherits')}: component {name!r} inherits from "
+                    "itself: ignored"
+                )
+                continue
+            if base in visiting:
                 cycle = " → ".join([*visiting, name, base])
                 raise ConfigError(
                     f"{self._defined_in(name, 'metadata', 'inherits')}: component inheritance cycle: {cycle}"

@@ -472,3 +472,23 @@ def test_backend_type_and_command_come_from_the_last_base_only(tmp_path):
         assert (inst.backend_type, inst.remote_state_backend_type, inst.command) == ("s3", "s3", "terraform")
     last = stacks.instances[ref("last")]
     assert (last.backend_type, last.remote_state_backend_type, last.command) == ("gcs", "gcs", "tofu")
+
+
+def test_a_component_inheriting_itself_is_skipped_with_a_warning(tmp_path):
+    # Atmos ignores it silently (processBaseComponentConfigInternal returns when base == component)
+    stacks = load_repo(tmp_path, {
+        "stacks/deploy/dev.yaml": ctx("""
+            components:
+              terraform:
+                base:
+                  metadata: {type: abstract}
+                  vars: {from_base: 1}
+                vpc:
+                  metadata: {inherits: [vpc, base]}
+        """),
+    })
+    inst = stacks.instances[ref("vpc")]
+    assert inst.inheritance == ["base"] and inst.vars["from_base"] == 1
+    assert [w for w in stacks.warnings if "inherits from itself" in w] == [
+        "stacks/deploy/dev.yaml: component 'vpc' inherits from itself: ignored"
+    ]
