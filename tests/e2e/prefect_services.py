@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 BIN = Path(sys.executable).parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def free_port() -> int:
@@ -45,6 +47,7 @@ class PrefectServer:
     home: Path
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
+    server_env: dict[str, str] = field(default_factory=dict)  # for `prefect server start` only
 
     @property
     def api_url(self) -> str:
@@ -69,7 +72,7 @@ class PrefectServer:
         log = open(self.home / "server.log", "wb")
         self.proc = subprocess.Popen(
             [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(self.port)],
-            env=self.env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            env={**self.env(), **self.server_env}, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -102,6 +105,17 @@ class PrefectServer:
         if proc.returncode != 0:
             raise RuntimeError(f"prefect {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
         return proc
+
+    def deploy_project(self, project: Path, env: dict[str, str]) -> dict[str, Any]:
+        """Deploy from prefect.yaml as a user would, from a checkout of stackflow in `project`:
+        a process work pool `stackflow`, `prefect deploy --all`; returns the deployment."""
+        project.mkdir(parents=True, exist_ok=True)
+        shutil.copy(REPO_ROOT / "prefect.yaml", project / "prefect.yaml")
+        shutil.copytree(REPO_ROOT / "flows", project / "flows")
+        env = dict(env, PWD=str(project))
+        self.prefect("work-pool", "create", "stackflow", "--type", "process", cwd=project)
+        self.prefect("deploy", "--all", cwd=project, env=env)
+        return self.request("GET", "/deployments/name/stackflow-deploy/deploy")
 
     def start_worker(self, pool: str, cwd: Path, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
         handle = open(log, "wb")

@@ -15,12 +15,6 @@ from .prefect_services import PrefectServer
 pytestmark = [pytest.mark.terraform, pytest.mark.prefect_server, pytest.mark.xdist_group("e2e")]
 
 
-@pytest.fixture
-def prefect_server(tmp_path):
-    server = PrefectServer(tmp_path / "prefect").start()
-    yield server
-    server.stop()
-
 
 def _wait_for_gate(server: PrefectServer, instance: str, proc: subprocess.Popen[str],
                    timeout: float = 300.0) -> str:

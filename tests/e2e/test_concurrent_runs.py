@@ -11,18 +11,10 @@ from datetime import datetime
 
 import pytest
 
-from .prefect_services import PrefectServer
-
 pytestmark = [pytest.mark.terraform, pytest.mark.prefect_server, pytest.mark.xdist_group("e2e")]
 
 RUNS = 10
 
-
-@pytest.fixture
-def prefect_server(tmp_path):
-    server = PrefectServer(tmp_path / "prefect").start()
-    yield server
-    server.stop()
 
 
 def test_ten_concurrent_runs_never_overlap_on_one_instance_and_all_complete(

@@ -3,23 +3,13 @@
 from __future__ import annotations
 
 import os
-import shutil
-from pathlib import Path
 
 import pytest
 
-from .prefect_services import PrefectServer, stop_process
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from .prefect_services import stop_process
 
 pytestmark = [pytest.mark.terraform, pytest.mark.prefect_server, pytest.mark.xdist_group("e2e")]
 
-
-@pytest.fixture
-def prefect_server(tmp_path):
-    server = PrefectServer(tmp_path / "prefect").start()
-    yield server
-    server.stop()
 
 
 def test_deployment_from_prefect_yaml_runs_on_a_worker_when_triggered_over_rest(
@@ -27,16 +17,9 @@ def test_deployment_from_prefect_yaml_runs_on_a_worker_when_triggered_over_rest(
 ):
     repo = fixture_repo("tiny")
     project = tmp_path / "project"  # a checkout of stackflow, as a user would deploy from
-    project.mkdir()
-    shutil.copy(REPO_ROOT / "prefect.yaml", project / "prefect.yaml")
-    shutil.copytree(REPO_ROOT / "flows", project / "flows")
     env = sandbox.env(os.environ)
     env["STACKFLOW_HOME"] = str(tmp_path / "stackflow-home")
-    env["PWD"] = str(project)
-
-    prefect_server.prefect("work-pool", "create", "stackflow", "--type", "process", cwd=project)
-    prefect_server.prefect("deploy", "--all", cwd=project, env=env)
-    deployment = prefect_server.request("GET", "/deployments/name/stackflow-deploy/deploy")
+    deployment = prefect_server.deploy_project(project, env)
 
     worker = prefect_server.start_worker("stackflow", project, env, tmp_path / "worker.log")
     try:

@@ -7,20 +7,17 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sqlite3
 import subprocess
 import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from unittest import mock
 
 import pytest
 
 from .prefect_services import PrefectServer, kill_process_tree, stop_process
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 LEASE_S = 60  # the smallest lease Prefect accepts
 REAPER_S = 5  # the server's lease reaper loop, set below (default 15 s)
 
@@ -29,9 +26,8 @@ pytestmark = [pytest.mark.terraform, pytest.mark.prefect_server, pytest.mark.xdi
 
 @pytest.fixture
 def prefect_server(tmp_path):
-    server = PrefectServer(tmp_path / "prefect")
-    with mock.patch.dict(os.environ, {"PREFECT_SERVER_SERVICES_REPOSSESSOR_LOOP_SECONDS": str(REAPER_S)}):
-        server.start()
+    server = PrefectServer(tmp_path / "prefect", server_env={
+        "PREFECT_SERVER_SERVICES_REPOSSESSOR_LOOP_SECONDS": str(REAPER_S)}).start()
     yield server
     server.stop()
 
@@ -55,15 +51,10 @@ def test_worker_killed_mid_apply_frees_its_lock_and_the_next_run_applies_once(
 ):
     repo = fixture_repo("tiny")
     project = tmp_path / "project"  # a checkout of stackflow, as a user would deploy from
-    project.mkdir()
-    shutil.copy(REPO_ROOT / "prefect.yaml", project / "prefect.yaml")
-    shutil.copytree(REPO_ROOT / "flows", project / "flows")
     home = tmp_path / "home"  # one ledger for both workers, as on one machine
     env = dict(sandbox_env, STACKFLOW_HOME=str(home), STACKFLOW_LOCK_LEASE_S=str(LEASE_S),
                PWD=str(project))
-    prefect_server.prefect("work-pool", "create", "stackflow", "--type", "process", cwd=project)
-    prefect_server.prefect("deploy", "--all", cwd=project, env=env)
-    deployment = prefect_server.request("GET", "/deployments/name/stackflow-deploy/deploy")
+    deployment = prefect_server.deploy_project(project, env)
 
     def trigger() -> str:
         return prefect_server.request(

@@ -7,10 +7,8 @@ so that "free within the lease" is measured with a small margin.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
-from unittest import mock
 
 import pytest
 
@@ -21,10 +19,10 @@ AUTH_STRING = "stackflow:locks-test-secret"
 def lock_server(tmp_path_factory) -> Iterator["PrefectServer"]:  # noqa: F821
     from tests.e2e.prefect_services import PrefectServer
 
-    server = PrefectServer(home=tmp_path_factory.mktemp("prefect-locks"))
-    with mock.patch.dict(os.environ, {"PREFECT_SERVER_API_AUTH_STRING": AUTH_STRING,
-                                      "PREFECT_SERVER_SERVICES_REPOSSESSOR_LOOP_SECONDS": "5"}):
-        server.start()
+    server = PrefectServer(home=tmp_path_factory.mktemp("prefect-locks"), server_env={
+        "PREFECT_SERVER_API_AUTH_STRING": AUTH_STRING,
+        "PREFECT_SERVER_SERVICES_REPOSSESSOR_LOOP_SECONDS": "5"})
+    server.start()
     try:
         yield server
     finally:
@@ -35,12 +33,15 @@ def lock_server(tmp_path_factory) -> Iterator["PrefectServer"]:  # noqa: F821
 def prefect_env(lock_server, monkeypatch, tmp_path) -> Iterator[dict[str, str]]:
     """This process's Prefect client points at the test server, with the auth string; the
     returned environment does the same for child processes."""
-    from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_URL, temporary_settings
+    from prefect.settings import (
+        PREFECT_API_AUTH_STRING,
+        PREFECT_API_URL,
+        temporary_settings,
+    )
 
     home = tmp_path / "stackflow-home"
     monkeypatch.setenv("STACKFLOW_HOME", str(home))
     env = lock_server.env()
-    env.pop("PREFECT_SERVER_API_AUTH_STRING", None)
     env.update(PREFECT_API_AUTH_STRING=AUTH_STRING, STACKFLOW_HOME=str(home),
                PYTHONPATH=str(Path(__file__).parents[2]))
     with temporary_settings({PREFECT_API_URL: lock_server.api_url,
