@@ -7,6 +7,7 @@ import json
 import random
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -95,6 +96,17 @@ def test_backend_and_remote_state_backend_are_separate_dicts(tmp_path):
     assert inst.remote_state_backend["bucket"] == "state"
 
 
+def _run_in_fresh_interpreter(script: str, repo: Path) -> str:
+    """Run `script` with the repo's path as argv[1]; return what it printed.
+
+    The collector's counts are per process: in a test worker, other tests' threads (Prefect's
+    clients) allocate, and make cyclic garbage of their own, at any moment.
+    """
+    probe = subprocess.run([sys.executable, "-c", script, str(repo)], capture_output=True, text=True, timeout=120)
+    assert probe.returncode == 0, probe.stderr
+    return probe.stdout.strip()
+
+
 _CYCLE_PROBE = """
 import collections, gc, sys
 from stackflow.stacks_loader.resolve import load_stacks
@@ -113,33 +125,29 @@ print(dict(collections.Counter(type(o).__qualname__ for o in gc.garbage)))
 
 
 def test_loading_and_the_graph_leave_no_reference_cycles_behind(tmp_path):
-    """Refcounting alone frees a load: nothing is left for the cyclic collector to find.
-
-    Checked in a fresh interpreter: in a test worker, other tests' threads (Prefect's clients)
-    make cyclic garbage of their own at any moment, which the collector would count too.
-    """
+    """Refcounting alone frees a load: nothing is left for the cyclic collector to find."""
     write_repo(tmp_path, CATALOG)
-    probe = subprocess.run(
-        [sys.executable, "-c", _CYCLE_PROBE, str(tmp_path)], capture_output=True, text=True, timeout=120
-    )
-    assert probe.returncode == 0, probe.stderr
-    assert probe.stdout.strip() == "{}"  # else: the types of the objects caught in cycles
+    assert _run_in_fresh_interpreter(_CYCLE_PROBE, tmp_path) == "{}"  # else: the types caught in cycles
+
+
+_YOUNG_PROBE = """
+import gc, json, sys
+from stackflow.stacks_loader.resolve import load_stacks
+
+gc.enable()
+gc.collect()
+stacks = load_stacks(sys.argv[1], {})
+after_load = (gc.get_count()[0], gc.get_freeze_count(), gc.isenabled())
+stacks.graph()
+print(json.dumps([after_load, (gc.get_count()[0], gc.get_freeze_count(), gc.isenabled())]))
+"""
 
 
 def test_what_a_load_built_is_old_for_the_collector(tmp_path):
     """No young-generation backlog: the next allocations do not walk every loaded object."""
     write_repo(tmp_path, CATALOG)
-    was_enabled = gc.isenabled()
-    gc.enable()
-    try:
-        gc.collect()
-        stacks = load_stacks(tmp_path, {})
-        assert gc.get_count()[0] < 50 and gc.get_freeze_count() == 0
-        stacks.graph()
-        assert gc.get_count()[0] < 50 and gc.isenabled()
-    finally:
-        if not was_enabled:
-            gc.disable()
+    for young, frozen, enabled in json.loads(_run_in_fresh_interpreter(_YOUNG_PROBE, tmp_path)):
+        assert young < 50 and frozen == 0 and enabled
 
 
 def test_objects_frozen_by_the_caller_stay_frozen(tmp_path):
