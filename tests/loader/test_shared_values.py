@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from stackflow.errors import ConfigError
 from stackflow.stacks_loader.merge import Tail, merge, merge_all
 from stackflow.stacks_loader.model import InstanceRef
 from stackflow.stacks_loader.resolve import load_stacks
+
+from stackflow.errors import ConfigError
 
 from .repos import ctx, load_repo, write_repo
 
@@ -102,7 +102,9 @@ def _run_in_fresh_interpreter(script: str, repo: Path) -> str:
     The collector's counts are per process: in a test worker, other tests' threads (Prefect's
     clients) allocate, and make cyclic garbage of their own, at any moment.
     """
-    probe = subprocess.run([sys.executable, "-c", script, str(repo)], capture_output=True, text=True, timeout=120)
+    probe = subprocess.run(
+        [sys.executable, "-c", script, str(repo)], check=False, capture_output=True, text=True, timeout=120
+    )
     assert probe.returncode == 0, probe.stderr
     return probe.stdout.strip()
 
