@@ -18,6 +18,7 @@ from typing import Any
 
 BIN = Path(sys.executable).parent
 REPO_ROOT = Path(__file__).resolve().parents[2]
+_RETRY_CODES = frozenset({429, 502, 503})
 
 
 def free_port() -> int:
@@ -93,9 +94,18 @@ class PrefectServer:
         data = json.dumps(body).encode() if body is not None else None
         req = urllib.request.Request(self.api_url + path, data=data, method=method,
                                      headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=30) as resp:
-            raw = resp.read()
-        return json.loads(raw) if raw else None
+        # as Prefect's own client: the server answers 503 when its database is busy (SQLite on a
+        # loaded machine), which means "try again", and 429/502 likewise
+        for attempt in range(6):
+            try:
+                with urllib.request.urlopen(req, timeout=30) as resp:
+                    raw = resp.read()
+                return json.loads(raw) if raw else None
+            except urllib.error.HTTPError as exc:
+                if exc.code not in _RETRY_CODES or attempt == 5:
+                    raise
+                time.sleep(0.5 * 2**attempt)
+        raise AssertionError("unreachable")
 
     def prefect(self, *args: str, cwd: Path, env: dict[str, str] | None = None,
                 timeout: float = 180) -> subprocess.CompletedProcess[str]:
