@@ -64,14 +64,8 @@ class StackSet:
             for ref in refs:
                 inst = deployable[ref]
                 for dep in inst.dependencies:
-                    parent = self.instances.get(dep.parent)
-                    if parent is None or parent.abstract:
-                        raise ConfigError(self._bad_parent(inst, dep, parent))
-                    if not parent.enabled:
-                        self._warn(
-                            f"{self.atmos.stacks_path(inst.stack_file)}: {inst.ref} depends on {dep.parent} "
-                            f"({dep.entry or dep.via}), which is disabled; the edge is dropped"
-                        )
+                    if dep.parent not in deployable:  # the exception: refused, or dropped if disabled
+                        self._refuse_or_drop(inst, dep)
                         continue
                     edges.append((dep.parent, ref))
             digraph = nx.DiGraph()
@@ -101,6 +95,17 @@ class StackSet:
             self.atmos.stacks_path,
             self.atmos.config_file,
             self.atmos.env,
+        )
+
+    def _refuse_or_drop(self, inst: StackInstance, dep: Dependency) -> None:
+        """An edge from a parent that is not deployable: a `ConfigError` when the parent is unknown
+        or abstract; when it is disabled, a warning that the edge is dropped."""
+        parent = self.instances.get(dep.parent)
+        if parent is None or parent.abstract:
+            raise ConfigError(self._bad_parent(inst, dep, parent))
+        self._warn(
+            f"{self.atmos.stacks_path(inst.stack_file)}: {inst.ref} depends on {dep.parent} "
+            f"({dep.entry or dep.via}), which is disabled; the edge is dropped"
         )
 
     def _warn(self, message: str) -> None:
