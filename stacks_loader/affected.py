@@ -23,19 +23,30 @@ from .model import InstanceRef, StackInstance
 from .resolve import StackSet, load_stacks
 from .source import SourceTree
 
-# The section comparisons, in the order Atmos checks them (metadata and the component folder
-# come first, settings and file/folder dependencies last).
+# The section comparisons, in the order Atmos checks them (`componentSectionChecks`; metadata and
+# the component folder come first, settings and file/folder dependencies last).
 SECTION_REASONS: tuple[tuple[str, str], ...] = (
     ("vars", "stack.vars"),
     ("env", "stack.env"),
     ("providers", "stack.providers"),
+    ("required_providers", "stack.required_providers"),
+    ("required_version", "stack.required_version"),
+    ("generate", "stack.generate"),
     ("backend", "stack.backend"),
     ("backend_type", "stack.backend_type"),
     ("remote_state_backend", "stack.remote_state_backend"),
     ("remote_state_backend_type", "stack.remote_state_backend_type"),
+    ("auth", "stack.auth"),
     ("command", "stack.command"),
     ("dependencies", "stack.dependencies"),
+    ("source", "stack.source"),
+    ("provision", "stack.provision"),
 )
+# compared and reported always, apart from the list (`describe.affected.sections` cannot drop them)
+_ALWAYS = ("metadata", "settings")
+# a section an instance has only when it is not empty (Atmos adds these to the component when set);
+# every other one is present even empty, so a new instance reports it
+_PRESENT_WHEN_SET = frozenset({"dependencies"})
 DELETED, DELETED_STACK = "deleted", "deleted.stack"
 
 
@@ -97,11 +108,12 @@ def affected_between_trees(
     modules = ModuleIndex([base_tree, head_tree])
     changed_set = set(changed_files)
     affected: dict[InstanceRef, AffectedInstance] = {}
+    sections = section_reasons(head.atmos.affected_sections)
     for ref in sorted(head.instances):
         inst = head.instances[ref]
         if not inst.deployable:
             continue
-        found = instance_reasons(inst, base.instances.get(ref), changed_files, changed_set, modules)
+        found = instance_reasons(inst, base.instances.get(ref), changed_files, changed_set, modules, sections)
         if found is not None:
             affected[ref] = found
     deleted = deleted_instances(base, head)
@@ -120,6 +132,7 @@ def instance_reasons(
     changed: tuple[str, ...],
     changed_set: set[str],
     modules: "ModuleIndex",
+    sections: tuple[tuple[str, str], ...] = SECTION_REASONS,
 ) -> AffectedInstance | None:
     """Every reason `inst` (head) is affected compared with `before` (base), or None."""
     reasons: list[str] = []
@@ -134,10 +147,10 @@ def instance_reasons(
         reasons.append("component.module")
     if any(_under(path, folder) for path in changed):
         reasons.append("component")
-    for section, reason in SECTION_REASONS:
+    for section, reason in sections:
         now = _section(inst, section)
         if before is None:
-            if now or section != "dependencies":
+            if now or section not in _PRESENT_WHEN_SET:
                 reasons.append(reason)
         elif now != _section(before, section):
             reasons.append(reason)
@@ -175,9 +188,19 @@ def deleted_instances(base: StackSet, head: StackSet) -> dict[InstanceRef, Affec
     return out
 
 
+def section_reasons(configured: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """The (section, reason) pairs compared besides metadata and settings: Atmos' defaults, or
+    `describe.affected.sections` in its order (`stack.<name>` for each)."""
+    if not configured:
+        return SECTION_REASONS
+    return tuple((name, f"stack.{name}") for name in configured if name not in _ALWAYS)
+
+
 def _section(inst: StackInstance, section: str) -> Any:
     if section == "dependencies":
         return _dependencies_section(inst)
+    if section in inst.reported_sections:
+        return inst.reported_sections[section]
     return getattr(inst, section)
 
 

@@ -384,7 +384,7 @@ def _load_only(
 
     dependency_reader = DependencyReader()
     clean_values: dict[tuple[int, int], Any] = {}
-    plans = ComponentPlans(inherit_metadata=atmos.inherit_metadata)
+    plans = ComponentPlans(inherit_metadata=atmos.inherit_metadata, inherit_source=atmos.inherit_source)
     pending: list[tuple[StackInstance, list[LegacyMatch]]] = []
     with paused_gc():
         for manifest in sorted(set(scope) & set(index.manifests)):

@@ -16,6 +16,7 @@ from typing import Any
 from stackflow.errors import ConfigError
 
 from .manifests import ManifestReader
+from .schema import COMPARABLE_SECTIONS
 from .source import SourceTree, normalize_relpath
 from .yaml_functions import EnvFunction
 
@@ -44,6 +45,11 @@ class AtmosConfig:
     terraform_command: str = "terraform"
     env: dict[str, Any] = field(default_factory=dict)  # atmos.yaml `env`, lowest precedence
     templates_enabled: bool = True  # templates.settings.enabled: render `{{ }}` in component values
+    inherit_source: bool = True  # stacks.inherit.source: `source` and `provision` inherited from bases
+    auth: dict[str, Any] = field(default_factory=dict)  # atmos.yaml `auth`, under every instance's auth
+    # describe.affected.sections: the sections compared for `describe affected`, replacing
+    # Atmos' defaults when set (metadata and settings are compared regardless); () = the defaults
+    affected_sections: tuple[str, ...] = ()
 
     def stacks_path(self, stack_relpath: str) -> str:
         """A path relative to the stacks base path, made repo-relative."""
@@ -119,7 +125,25 @@ def load_atmos_config(tree: SourceTree, environ: Mapping[str, str]) -> AtmosConf
         terraform_command=get.string("components.terraform.command", "terraform") or "terraform",
         env=get.mapping("env"),
         templates_enabled=get.boolean("templates.settings.enabled", True),
+        inherit_source=get.boolean("stacks.inherit.source", True),
+        auth=get.mapping("auth"),
+        affected_sections=_affected_sections(config_file, get.strings("describe.affected.sections")),
     )
+
+
+def _affected_sections(config_file: str, names: tuple[str, ...]) -> tuple[str, ...]:
+    """`describe.affected.sections`, each one a section stackflow resolves as Atmos does.
+
+    Atmos compares any name found on the component; a section stackflow does not resolve
+    (`locals`, `overrides`, `retry`, ...) could only be guessed at, so it is refused.
+    """
+    for name in names:
+        if name not in COMPARABLE_SECTIONS:
+            raise ConfigError(
+                f"{config_file}: 'describe.affected.sections' has {name!r}, a section stackflow does not "
+                f"resolve; it can compare: {', '.join(COMPARABLE_SECTIONS)}"
+            )
+    return tuple(dict.fromkeys(names))
 
 
 class _Fields:

@@ -15,7 +15,9 @@ from typing import Any
 from .merge import Tail, merge
 
 _EMPTY: dict[str, Any] = {}
-_SECTIONS = ("vars", "settings", "env", "providers", "backend", "remote_state_backend", "dependencies")
+_SECTIONS = ("vars", "settings", "env", "providers", "backend", "remote_state_backend", "dependencies",
+             "required_providers", "generate", "auth", "hooks")
+_SOURCE_SECTIONS = ("source", "provision")  # inherited only with `stacks.inherit.source` (the default)
 
 
 @dataclass(slots=True)
@@ -33,6 +35,14 @@ class ComponentPlan:
     backend_type: str  # "" when neither the component nor its bases set it
     remote_state_backend_type: str
     command: str
+    # the sections stackflow only reports (`schema.REPORTED_SECTIONS`)
+    required_providers: Tail
+    generate: Tail
+    auth: Tail
+    hooks: Tail
+    source: Tail
+    provision: Tail
+    required_version: str
 
 
 class ComponentPlans:
@@ -42,8 +52,9 @@ class ComponentPlans:
     is the same section.
     """
 
-    def __init__(self, *, inherit_metadata: bool) -> None:
+    def __init__(self, *, inherit_metadata: bool, inherit_source: bool = True) -> None:
         self.inherit_metadata = inherit_metadata
+        self.inherit_source = inherit_source
         self._plans: dict[tuple[Any, ...], tuple[tuple[dict[str, Any], ...], ComponentPlan]] = {}
         self._layers: dict[tuple[Any, ...], tuple[tuple[Any, ...], int]] = {}
         # what a resolver derives from a component's section and a stack's layers (`StackResolver`)
@@ -72,13 +83,17 @@ class ComponentPlans:
     def _build(self, own: dict[str, Any], bases: tuple[dict[str, Any], ...], strategy: str) -> ComponentPlan:
         inherited: dict[str, dict[str, Any]] = {}
         metadata: dict[str, Any] = _EMPTY
-        backend_type = remote_type = command = ""
+        backend_type = remote_type = command = required_version = ""
+        inherited_sections = (*_SECTIONS, *_SOURCE_SECTIONS) if self.inherit_source else _SECTIONS
         for section in bases:
-            for name in _SECTIONS:
+            for name in inherited_sections:
                 layer = section.get(name)
                 if layer:
+                    if name == "source":
+                        layer = source_section(layer)
                     below = inherited.get(name)
                     inherited[name] = merge(below, layer, strategy) if below else layer
+            required_version = section.get("required_version") or required_version  # the last one set
             if self.inherit_metadata and section.get("metadata"):
                 kept = {k: v for k, v in section["metadata"].items() if k not in ("inherits", "type")}
                 metadata = merge(metadata, kept, strategy) if metadata else kept
@@ -102,4 +117,21 @@ class ComponentPlans:
             backend_type=own.get("backend_type") or backend_type,
             remote_state_backend_type=own.get("remote_state_backend_type") or remote_type,
             command=overrides.get("command") or own.get("command") or command,
+            required_providers=Tail(strategy, get("required_providers"), own.get("required_providers"),
+                                    overrides.get("required_providers")),
+            generate=Tail(strategy, get("generate"), own.get("generate"), overrides.get("generate")),
+            auth=Tail(strategy, get("auth"), own.get("auth"), overrides.get("auth")),
+            hooks=Tail(strategy, get("hooks"), own.get("hooks"), overrides.get("hooks")),
+            # no overrides for these two (Atmos' processComponentOverrides has none)
+            source=Tail(strategy, get("source"), source_section(own.get("source"))),
+            provision=Tail(strategy, get("provision"), own.get("provision")),
+            required_version=(overrides.get("required_version") or own.get("required_version")
+                              or required_version),
         )
+
+
+def source_section(value: Any) -> dict[str, Any]:
+    """A component's `source` as a map: Atmos reads `source: URI` as `source: {uri: URI}`."""
+    if isinstance(value, str):
+        return {"uri": value} if value else _EMPTY
+    return value or _EMPTY

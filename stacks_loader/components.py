@@ -26,6 +26,7 @@ from .manifests import ALL_SECTIONS, parse_terraform_function
 from .merge import merge, merge_all
 from .model import Dependency, InstanceRef, StackInstance, TerraformOutputRef
 from .naming import SAFE_COMPONENT_NAME, SAFE_STACK_NAME, stack_name, workspace
+from .schema import REPORTED_SECTIONS
 from .templates import TemplateError, render
 from .yaml_functions import EnvFunction, TerraformFunction
 
@@ -41,6 +42,7 @@ _ENV_SECTIONS = (
     ("dependencies", "dependencies"),
     ("backends", "backend"),
     ("remote_backends", "remote_state_backend"),
+    *((name, name) for name in REPORTED_SECTIONS if name != "required_version"),
 )
 # the sections an instance keeps: each must be its own dict
 _OWNED = ("vars", "settings", "env", "metadata", "providers")
@@ -94,9 +96,15 @@ class StackResolver:
         self.global_dependencies = merge_all(
             [config.get("dependencies"), terraform.get("dependencies")], strategy
         )
+        self.global_generate = merge_all([config.get("generate"), terraform.get("generate")], strategy)
+        self.global_hooks = merge_all([config.get("hooks"), terraform.get("hooks")], strategy)
+        # atmos.yaml `auth` lies under the stacks' (Atmos' processAuthConfig)
+        self.global_auth = merge_all([atmos.auth, config.get("auth"), terraform.get("auth")], strategy)
         self._chains: dict[str, tuple[str, ...]] = {}
         # shared by the stacks of a load: catalog components are the same sections in each
-        self.plans = plans if plans is not None else ComponentPlans(inherit_metadata=atmos.inherit_metadata)
+        self.plans = plans if plans is not None else ComponentPlans(
+            inherit_metadata=atmos.inherit_metadata, inherit_source=atmos.inherit_source
+        )
         self._backend_type = terraform.get("backend_type") or ""
         self._remote_state_backend_type = terraform.get("remote_state_backend_type") or ""
         self._command = terraform.get("command") or atmos.terraform_command
@@ -130,6 +138,8 @@ class StackResolver:
             self.global_settings, self.global_env, terraform.get("providers"), self.global_metadata,
             self.global_dependencies, terraform.get("backend"), terraform.get("remote_state_backend"),
             self._backend_type, self._remote_state_backend_type, self._command,
+            self.global_generate, self.global_hooks, self.global_auth, terraform.get("source"),
+            terraform.get("provision"),
         )
         self._plain_workspaces = atmos.workspaces_enabled
         # `settings.list_merge_strategy` can be set per component; when nobody does, skip the lookup
@@ -273,6 +283,7 @@ class StackResolver:
     ) -> ResolvedInstance:
         """An instance of a stack whose manifests hold `!env`, templates or `!terraform.*`."""
         sec = self._merged_sections(plan)
+        sec.update(sec["reported"])  # resolved in place like the other sections, gathered again below
         sec["vars"] = plan.vars.over(self.global_vars)
         markers = self.merged.markers
         # marker resolution may hand back containers shared between instances: copied at the end
@@ -324,6 +335,7 @@ class StackResolver:
         remote_backend = sec["remote_state_backend"]
         if remote_backend is sec["backend"]:
             sec["remote_state_backend"] = dict(remote_backend)
+        sec["reported"] = {name: sec[name] for name in REPORTED_SECTIONS}
         return self._new_instance(name, own, chain, stack, ws, where, sec, sec, refs)
 
     def _new_instance(
@@ -380,6 +392,7 @@ class StackResolver:
             imports=list(self.imports),
             # what Atmos compares whole for `stack.dependencies`; its own dict, as every section kept
             dependencies_section=dict(dependencies) if dependencies else {},
+            reported_sections=dict(resolved["reported"]),  # the sections in it are read only
         )
         return ResolvedInstance(instance, declared.legacy)
 
@@ -492,6 +505,16 @@ class StackResolver:
             ),
             "remote_backends": plan.remote_state_backend.read_over(tf.get("remote_state_backend")),
             "command": plan.command or self._command,
+            # in `schema.REPORTED_SECTIONS` order; shared between instances, never changed
+            "reported": {
+                "required_providers": plan.required_providers.read_over(None),
+                "required_version": plan.required_version,
+                "generate": plan.generate.read_over(self.global_generate),
+                "auth": plan.auth.read_over(self.global_auth),
+                "source": plan.source.read_over(tf.get("source")),
+                "provision": plan.provision.read_over(tf.get("provision")),
+                "hooks": plan.hooks.read_over(self.global_hooks),
+            },
         }
 
     def _render_metadata(self, sec: dict[str, Any], name: str, base_name: str) -> tuple[dict[str, Any], str]:
@@ -525,7 +548,7 @@ class StackResolver:
         for key, section in _ENV_SECTIONS:
             if every or section in marked:
                 sec[key] = lookup.resolve(sec[key], section)
-        for key in ("backend_type", "remote_state_backend_type", "command"):
+        for key in ("backend_type", "remote_state_backend_type", "command", "required_version"):
             if isinstance(sec[key], EnvFunction):
                 sec[key] = lookup.resolve(sec[key], key)
 
@@ -566,7 +589,8 @@ class StackResolver:
                             vars_[key] = new
                 sec["vars"] = vars_
             resolver.configure(resolver.template, self._terraform_refused(stack, name))
-            for key in ("settings", "env", "providers", "backend", "remote_state_backend", "dependencies"):
+            for key in ("settings", "env", "providers", "backend", "remote_state_backend", "dependencies",
+                        *REPORTED_SECTIONS):
                 if every or key in marked:
                     sec[key] = resolver.resolve(sec[key], key)
             if ALL_SECTIONS in marked or "metadata" in marked:

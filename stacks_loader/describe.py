@@ -63,6 +63,7 @@ def describe_instance(inst: StackInstance, stackset: StackSet | None = None) -> 
         "backend": jsonable(inst.backend),
         "remote_state_backend_type": inst.remote_state_backend_type,
         "remote_state_backend": jsonable(inst.remote_state_backend),
+        **{name: jsonable(value) for name, value in inst.reported_sections.items()},
         "inheritance": list(inst.inheritance),
         "imports": list(inst.imports),
         "dependencies": [

@@ -128,6 +128,10 @@ class StackInstance:
     # name also names the state); differs from `component_path` when `metadata.component` comes
     # only from a base (Atmos still runs terraform in the inherited folder). "" = `component_path`
     base_component_path: str = ""
+    # the sections stackflow resolves as Atmos does but does not act on (`schema.REPORTED_SECTIONS`:
+    # required_providers, required_version, generate, auth, source, provision, hooks), by name,
+    # every one present (empty when unset), for describe output and `describe affected`
+    reported_sections: dict[str, Any] = field(default_factory=dict)
 
     @property
     def described_path(self) -> str:

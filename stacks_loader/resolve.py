@@ -176,7 +176,7 @@ def _load(tree: SourceTree, environ: Mapping[str, str], allow_exec: bool) -> Sta
     refs = InstanceRefs()
     dependency_reader = DependencyReader(refs)
     clean_values: dict[tuple[int, int], Any] = {}
-    plans = ComponentPlans(inherit_metadata=atmos.inherit_metadata)
+    plans = ComponentPlans(inherit_metadata=atmos.inherit_metadata, inherit_source=atmos.inherit_source)
     owners: dict[str, str] = {}
     pending: list[tuple[StackInstance, list[LegacyMatch]]] = []
     for manifest in manifests:

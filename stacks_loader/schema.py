@@ -7,7 +7,8 @@ from typing import Any
 
 from stackflow.errors import ConfigError
 
-MAP_SECTIONS = ("vars", "settings", "env", "overrides", "metadata", "dependencies", "locals")
+MAP_SECTIONS = ("vars", "settings", "env", "overrides", "metadata", "dependencies", "locals", "generate", "auth",
+                "hooks")
 TERRAFORM_MAP_SECTIONS = (
     "vars",
     "settings",
@@ -17,6 +18,11 @@ TERRAFORM_MAP_SECTIONS = (
     "providers",
     "overrides",
     "dependencies",
+    "generate",
+    "auth",
+    "source",
+    "provision",
+    "hooks",
 )
 TERRAFORM_STRING_SECTIONS = ("backend_type", "remote_state_backend_type", "command")
 COMPONENT_MAP_SECTIONS = (
@@ -29,30 +35,39 @@ COMPONENT_MAP_SECTIONS = (
     "providers",
     "overrides",
     "dependencies",
-)
-COMPONENT_STRING_SECTIONS = ("backend_type", "remote_state_backend_type", "command", "component")
-OVERRIDE_SECTIONS = ("vars", "settings", "env", "providers", "command")
-# Atmos sections stackflow does not act on: accepted, reported once per file as a warning.
-UNSUPPORTED_SECTIONS = (
-    "hooks",
+    "required_providers",
     "generate",
     "auth",
-    "secrets",
-    "locals",
-    "source",
     "provision",
-    "mocks",
-    "test",
-    "retry",
-    "required_providers",
-    "required_version",
+    "hooks",
+)
+COMPONENT_STRING_SECTIONS = ("backend_type", "remote_state_backend_type", "command", "component", "required_version")
+OVERRIDE_SECTIONS = ("vars", "settings", "env", "providers", "command", "auth", "required_providers",
+                     "required_version", "hooks", "generate", "secrets")
+# Atmos sections stackflow resolves (inheritance, overrides, precedence) and reports in describe
+# output and `describe affected`, but does not act on when it runs terraform: Atmos generates
+# files, fetches sources or logs in from them; stackflow warns once per file that sets one.
+REPORTED_SECTIONS = ("required_providers", "required_version", "generate", "auth", "source", "provision", "hooks")
+# Atmos sections stackflow does not resolve: accepted, reported once per file as a warning.
+UNSUPPORTED_SECTIONS = ("secrets", "locals", "mocks", "test", "retry")
+# What `describe.affected.sections` may name: the sections an instance carries resolved as Atmos
+# resolves them (`inheritance` is the list of base components).
+COMPARABLE_SECTIONS = (
+    "vars", "env", "settings", "metadata", "providers", "required_providers", "required_version", "generate",
+    "backend", "backend_type", "remote_state_backend", "remote_state_backend_type", "auth", "command",
+    "dependencies", "source", "provision", "hooks", "inheritance",
 )
 METADATA_TYPES = ("real", "abstract")
 _COMPONENT_TYPES: dict[str, type] = {
     **{key: dict for key in COMPONENT_MAP_SECTIONS},
     **{key: str for key in COMPONENT_STRING_SECTIONS},
 }
+_SOURCE_TYPES = (dict, str)  # `source: URI` is Atmos' short form of `source: {uri: URI}`
 _UNSUPPORTED = frozenset(UNSUPPORTED_SECTIONS)
+_REPORTED = frozenset(REPORTED_SECTIONS)
+# Atmos reads these on components only: set under `terraform:` they change nothing
+_COMPONENT_ONLY = ("required_providers", "required_version")
+_GLOBAL_REPORTED = ("generate", "auth", "hooks")  # also read at a manifest's top level
 GLOBAL_METADATA_KEYS = ("labels", "tags", "custom", "enabled", "locked", "terraform_workspace_pattern")
 
 
@@ -80,8 +95,6 @@ def check_manifest(data: Any, path: str, warn: Callable[[str], None]) -> dict[st
 
     for key in MAP_SECTIONS:
         expect_map(data.get(key), key)
-    if data.get("locals"):
-        warn(f"{path}: sections not used by stackflow are ignored: locals")
     expect_str(data.get("name"), "name")
     _check_overrides(data.get("overrides"), "overrides", path)
     metadata = data.get("metadata") or {}
@@ -98,7 +111,13 @@ def check_manifest(data: Any, path: str, warn: Callable[[str], None]) -> dict[st
     for key in TERRAFORM_STRING_SECTIONS:
         expect_str((terraform or {}).get(key), f"terraform.{key}")
     _check_overrides((terraform or {}).get("overrides"), "terraform.overrides", path)
-    unsupported = [k for k in UNSUPPORTED_SECTIONS if (terraform or {}).get(k)]
+    terraform = terraform or {}
+    unsupported = [k for k in UNSUPPORTED_SECTIONS if data.get(k) or terraform.get(k)]
+    reported = [k for k in REPORTED_SECTIONS
+                if ((k in _GLOBAL_REPORTED and data.get(k)) or terraform.get(k)) and k not in _COMPONENT_ONLY]
+    for key in _COMPONENT_ONLY:
+        if terraform.get(key):
+            warn(f"{path}: 'terraform.{key}' is ignored: Atmos reads {key} on components only")
     components = data.get("components")
     expect_map(components, "components")
     tf_components = (components or {}).get("terraform")
@@ -113,6 +132,9 @@ def check_manifest(data: Any, path: str, warn: Callable[[str], None]) -> dict[st
         for key, value in component.items():
             expected = _COMPONENT_TYPES.get(key)
             if expected is None or value is None or isinstance(value, expected):
+                if key == "source" and value is not None and not isinstance(value, _SOURCE_TYPES):
+                    raise ConfigError(f"{path}: '{field}.source' must be a mapping or a URI string, "
+                                      f"not a {type_name(value)}")
                 continue
             kind = "mapping" if expected is dict else "string"
             raise ConfigError(f"{path}: '{field}.{key}' must be a {kind}, not a {type_name(value)}")
@@ -122,9 +144,14 @@ def check_manifest(data: Any, path: str, warn: Callable[[str], None]) -> dict[st
             _check_metadata(component["metadata"], f"{field}.metadata", path)
         if not _UNSUPPORTED.isdisjoint(component):
             unsupported += [k for k in UNSUPPORTED_SECTIONS if component.get(k)]
+        if not _REPORTED.isdisjoint(component):
+            reported += [k for k in REPORTED_SECTIONS if component.get(k)]
     if unsupported:
         names = ", ".join(sorted(set(unsupported)))
         warn(f"{path}: sections not used by stackflow are ignored: {names}")
+    if reported:
+        names = ", ".join(sorted(set(reported)))
+        warn(f"{path}: sections stackflow resolves and reports, but does not act on when it runs terraform: {names}")
     return data
 
 
@@ -134,16 +161,16 @@ def _check_overrides(overrides: Any, field: str, path: str) -> None:
     if not isinstance(overrides, dict):
         raise ConfigError(f"{path}: '{field}' must be a mapping, not a {type_name(overrides)}")
     for key, value in overrides.items():
-        if key in ("hooks", "generate"):
+        if key == "secrets":  # not resolved by stackflow: warned about where it is declared
             continue
         if key not in OVERRIDE_SECTIONS:
             raise ConfigError(
                 f"{path}: '{field}.{key}' cannot be overridden "
                 f"(overrides support: {', '.join(OVERRIDE_SECTIONS)})"
             )
-        if key == "command":
+        if key in ("command", "required_version"):
             if value is not None and not isinstance(value, str):
-                raise ConfigError(f"{path}: '{field}.command' must be a string")
+                raise ConfigError(f"{path}: '{field}.{key}' must be a string")
         elif value is not None and not isinstance(value, dict):
             raise ConfigError(f"{path}: '{field}.{key}' must be a mapping, not a {type_name(value)}")
 

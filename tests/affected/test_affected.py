@@ -13,6 +13,7 @@ from stackflow.stacks_loader.affected_json import affected_to_json
 from stackflow.stacks_loader.blast_radius import blast_radius_text
 from stackflow.stacks_loader.model import InstanceRef
 from stackflow.tasks.git import GitTree, affected_between, changed_files, select_change
+from tests.loader.repos import ATMOS_YAML
 
 from .gitrepos import TF, commit_all, git, two_commits
 
@@ -178,10 +179,13 @@ def test_new_instance_is_affected(tmp_path):
     aset = _affected(tmp_path, {"stacks/deploy/stage.yaml":
                                 "import: [catalog/base]\nvars: {tenant: plat, environment: ue1, stage: staging}\n"})
     assert set(_reasons(aset)) == {"plat-ue1-staging/vpc", "plat-ue1-staging/subnets", "plat-ue1-staging/app"}
-    # as Atmos: metadata first (a missing remote never equals it), then every section it has
+    # as Atmos: metadata first (a missing remote never equals it), then every section it has, even
+    # empty, in Atmos' order (`componentSectionChecks`); dependencies only when set
     assert _reasons(aset)["plat-ue1-staging/vpc"] == [
-        "stack.metadata", "stack.vars", "stack.env", "stack.providers", "stack.backend", "stack.backend_type",
-        "stack.remote_state_backend", "stack.remote_state_backend_type", "stack.command", "stack.settings"]
+        "stack.metadata", "stack.vars", "stack.env", "stack.providers", "stack.required_providers",
+        "stack.required_version", "stack.generate", "stack.backend", "stack.backend_type",
+        "stack.remote_state_backend", "stack.remote_state_backend_type", "stack.auth", "stack.command",
+        "stack.source", "stack.provision", "stack.settings"]
 
 
 def test_dependents_are_included_and_marked_like_atmos(tmp_path):
@@ -312,6 +316,7 @@ def test_component_dropped_from_a_stack_is_deleted(tmp_path):
 
 def test_select_refs_cuts_the_graph_and_reports_disabled_refs_as_excluded(tmp_path):
     from stackflow.stacks_loader.selection import select_refs
+
     from tests.loader.repos import load_repo
 
     files = {k: v for k, v in FILES.items() if k.startswith("stacks/")}
@@ -345,3 +350,33 @@ def test_stack_dependencies_compares_the_whole_dependencies_section(tmp_path):
     head = files["stacks/deploy/dev.yaml"].replace("{component: vpc}", "{component: vpc, stack: plat-ue1-dev}")
     aset = _affected(tmp_path, {"stacks/deploy/dev.yaml": head}, files=files)
     assert _reasons(aset) == {f"{DEV}/app": ["stack.dependencies"]}
+
+
+@pytest.mark.parametrize(("section", "before", "after"), [
+    ("required_providers", "{aws: {version: '~> 5.0'}}", "{aws: {version: '~> 6.0'}}"),
+    ("required_version", "'>= 1.5.0'", "'>= 1.9.0'"),
+    ("generate", "{a.txt: one}", "{a.txt: two}"),
+    ("auth", "{identity: reader}", "{identity: admin}"),
+    ("source", "github.com/acme/vpc?ref=v1", "github.com/acme/vpc?ref=v2"),
+    ("provision", "{workdir: {enabled: false}}", "{workdir: {enabled: true}}"),
+])
+def test_a_change_in_a_reported_section_is_its_atmos_reason(tmp_path, section, before, after):
+    files = {**FILES, "stacks/deploy/dev.yaml": FILES["stacks/deploy/dev.yaml"]
+             + f"components:\n  terraform:\n    vpc:\n      {section}: {before}\n"}
+    changed = FILES["stacks/deploy/dev.yaml"] + f"components:\n  terraform:\n    vpc:\n      {section}: {after}\n"
+    aset = _affected(tmp_path, {"stacks/deploy/dev.yaml": changed}, files=files)
+    assert _reasons(aset) == {f"{DEV}/vpc": [f"stack.{section}"]}
+
+
+def test_hooks_are_not_compared_unless_describe_affected_sections_names_them(tmp_path):
+    dev = FILES["stacks/deploy/dev.yaml"]
+    files = {**FILES, "stacks/deploy/dev.yaml": dev + "hooks: {cost: {command: infracost}}\n"}
+    hooks_changed = dev + "hooks: {cost: {command: infracost, events: [after-plan]}}\n"
+    # Atmos' defaults leave hooks out: operational behaviour, not infrastructure
+    assert _affected(tmp_path / "defaults", {"stacks/deploy/dev.yaml": hooks_changed}, files=files).affected == {}
+    atmos = ATMOS_YAML + "describe:\n  affected:\n    sections: [vars, hooks]\n"
+    change = {"stacks/deploy/dev.yaml": hooks_changed + "env: {TF_LOG: debug}\n"}
+    repo = two_commits(tmp_path / "listed", files, change, atmos=atmos)
+    aset = affected_between(repo, "HEAD~1", "HEAD")
+    # the list replaces Atmos' defaults: env is no longer compared, hooks are (as `stack.hooks`)
+    assert _reasons(aset) == {f"{DEV}/{c}": ["stack.hooks"] for c in ("vpc", "subnets", "app")}
