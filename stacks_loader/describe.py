@@ -9,6 +9,7 @@ from stackflow.errors import ConfigError
 from .graph import DependencyGraph
 from .model import ExecRef, InstanceRef, StackInstance, TerraformOutputRef
 from .resolve import StackSet
+from .yaml_functions import LiteralString
 
 
 def describe_stacks(stackset: StackSet) -> dict[str, Any]:
@@ -119,8 +120,8 @@ def jsonable(value: Any) -> Any:
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [jsonable(v) for v in value]
-    if isinstance(value, (TerraformOutputRef, ExecRef)):
-        return str(value)
+    if isinstance(value, (TerraformOutputRef, ExecRef, LiteralString)):
+        return str(value)  # a `!literal` too: its text, as a plain string
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
     return str(value)

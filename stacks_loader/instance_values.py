@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .yaml_functions import EnvFunction, TerraformFunction
+from .yaml_functions import EnvFunction, LiteralString, TerraformFunction
 
 
 class ValueResolver:
@@ -130,6 +130,8 @@ class ValueResolver:
         return items
 
     def _leaf(self, value: Any, parts: list[Any]) -> Any:
+        if type(value) is LiteralString:
+            return value
         if isinstance(value, str):
             if self.template is not None and "{{" in value:
                 return self.template(value, _dotted(parts))

@@ -26,6 +26,7 @@ from .templates import TemplateError, render
 from .yaml_functions import (
     EnvFunction,
     FunctionArgsError,
+    LiteralString,
     TerraformFunction,
     parse_env_args,
     parse_output_expression,
@@ -157,6 +158,8 @@ def _function(loader: _Loader, suffix: str, node: yaml.Node) -> Any:
     where = f"{loader.file}:{line}"
     if not isinstance(node, yaml.ScalarNode):
         raise ConfigError(f"{where}: {tag} takes a string argument, not a {node.id}")
+    if suffix == "literal":
+        return LiteralString(node.value)  # as written: not stripped, never rendered
     args = str(node.value).strip()
     reader = loader.reader
     try:
@@ -187,7 +190,7 @@ def _function(loader: _Loader, suffix: str, node: yaml.Node) -> Any:
         raise ConfigError(f"{where}: {tag} is not supported: stackflow has no store backends")
     raise ConfigError(
         f"{where}: YAML function {tag} is not supported "
-        "(supported: !env, !include, !include.raw, !terraform.output, !terraform.state)"
+        "(supported: !env, !include, !include.raw, !literal, !terraform.output, !terraform.state)"
     )
 
 

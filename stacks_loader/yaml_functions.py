@@ -45,6 +45,13 @@ class TerraformFunction:
         return f"!{self.function} {self.args}"
 
 
+class LiteralString(str):
+    """`!literal TEXT`: a string kept exactly as written; templates in it are never rendered
+    (`{{ .Values.x }}` for Helm, `${var.x}` for Terraform's templatefile)."""
+
+    __slots__ = ()
+
+
 @dataclass(frozen=True, slots=True)
 class Token:
     value: str

@@ -8,6 +8,7 @@ import re
 import pytest
 
 from stackflow.errors import ConfigError
+from stackflow.stacks_loader.describe import describe_component
 from stackflow.stacks_loader.model import ExecRef, InstanceRef, TerraformOutputRef
 
 from .repos import ctx, load_repo
@@ -301,3 +302,33 @@ def test_metadata_templates_render_before_the_folder_and_state_prefix_are_chosen
     assert inst.component_path == inst.described_path == "components/terraform/vpc-2"
     assert inst.backend["workspace_key_prefix"] == "vpc-2"
     assert stacks.warnings == []
+
+
+def test_literal_keeps_template_syntax_as_written_where_templates_render(tmp_path):
+    stacks = load_repo(tmp_path, {
+        "stacks/deploy/dev.yaml": ctx("""
+            components:
+              terraform:
+                app:
+                  vars:
+                    name: "{{ .vars.stage }}-app"
+                    annotation: !literal "{{ .Values.ingress.class }}"
+                    users: [!literal "{{external.email}}", "{{ .vars.tenant }}"]
+                    script: !literal |
+                      echo "${USER}" {{value}}
+        """),
+    })
+    vars_ = inst(stacks).vars
+    assert vars_["name"] == "dev-app"  # the stack renders templates, just not the literals
+    assert vars_["annotation"] == "{{ .Values.ingress.class }}"
+    assert vars_["users"] == ["{{external.email}}", "plat"]
+    assert vars_["script"] == 'echo "${USER}" {{value}}\n'
+    # shown and written as plain strings
+    assert type(describe_component(stacks, "app", DEV)["vars"]["annotation"]) is str
+
+
+def test_literal_of_a_map_is_one_line_naming_file_and_line(tmp_path):
+    with pytest.raises(ConfigError, match=r"^stacks/deploy/dev.yaml:2: !literal takes a string argument, not a "
+                                          r"mapping$"):
+        load_repo(tmp_path, {"stacks/deploy/dev.yaml": ctx("components: {terraform: {app: {vars: {v: !literal "
+                                                           "{a: 1}}}}}\n")})
