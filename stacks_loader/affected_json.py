@@ -13,8 +13,10 @@ from typing import Any
 from stackflow.errors import ConfigError
 
 from .affected import AffectedInstance, AffectedSet
+from .atmos_config import AtmosConfig
 from .describe import jsonable
 from .graph import DependencyGraph
+from .integrations import atlantis_project, spacelift_stack
 from .model import InstanceRef, StackInstance
 from .naming import context_value
 from .resolve import StackSet
@@ -34,31 +36,47 @@ def affected_to_json(aset: AffectedSet) -> list[dict[str, Any]]:
     graph = aset.head.graph() if aset.include_dependents and aset.affected else None
     items = []
     for ref in sorted(aset.affected):
-        item = _item(aset.affected[ref], aset.head.instances[ref])
+        item = _item(aset.affected[ref], aset.head.instances[ref], aset.head.atmos)
         item["dependents"] = _dependents(ref, graph, aset.head) if graph is not None else []
         items.append(item)
     _mark_included_in_dependents(items)
     for ref in sorted(aset.deleted):
         assert aset.base is not None
-        item = _item(aset.deleted[ref], aset.base.instances[ref])
+        item = _item(aset.deleted[ref], aset.base.instances[ref], aset.head.atmos, strict=False)
         item["deleted"] = True
         item["deletion_type"] = aset.deleted[ref].deletion_type
         items.append(item)
     return items
 
 
-def _item(found: AffectedInstance, inst: StackInstance) -> dict[str, Any]:
+def _item(
+    found: AffectedInstance, inst: StackInstance, atmos: AtmosConfig, *, strict: bool = True
+) -> dict[str, Any]:
     item: dict[str, Any] = {"component": inst.component, "component_type": COMPONENT_TYPE,
                             "component_path": inst.described_path}
     item.update(_context(inst))
-    item.update({"stack": inst.stack, "stack_slug": stack_slug(inst.ref), "affected": found.reason,
-                 "affected_all": list(found.reasons)})
+    item.update({"stack": inst.stack, "stack_slug": stack_slug(inst.ref)})
+    item.update(_integrations(inst, atmos, strict))
+    item.update({"affected": found.reason, "affected_all": list(found.reasons)})
     if found.file:
         item["file"] = found.file
     if found.folder:
         item["folder"] = found.folder
     item.update({"dependents": [], "included_in_dependents": False, "settings": jsonable(inst.settings)})
     return item
+
+
+def _integrations(inst: StackInstance, atmos: AtmosConfig, strict: bool) -> dict[str, str]:
+    """`spacelift_stack` and `atlantis_project` when set (omitted when empty, as Atmos). Atmos fails
+    `describe affected` on a Spacelift name it cannot build, but leaves it out of a dependent or
+    a deleted entry (`strict=False`)."""
+    try:
+        names = {"spacelift_stack": spacelift_stack(inst, atmos), "atlantis_project": atlantis_project(inst, atmos)}
+    except ConfigError:
+        if strict:
+            raise
+        names = {"atlantis_project": atlantis_project(inst, atmos)}
+    return {key: value for key, value in names.items() if value}
 
 
 def _context(inst: StackInstance) -> dict[str, str]:
@@ -99,8 +117,9 @@ def _dependents(ref: InstanceRef, graph: DependencyGraph, head: StackSet) -> lis
         node: dict[str, Any] = {"component": inst.component, "component_type": COMPONENT_TYPE,
                                 "component_path": inst.described_path}
         node.update(_context(inst))
-        node.update({"stack": inst.stack, "stack_slug": stack_slug(child),
-                     "dependents": _dependents(child, graph, head), "included_in_dependents": False,
+        node.update({"stack": inst.stack, "stack_slug": stack_slug(child)})
+        node.update(_integrations(inst, head.atmos, strict=False))
+        node.update({"dependents": _dependents(child, graph, head), "included_in_dependents": False,
                      "settings": jsonable(inst.settings)})
         out.append(node)
     return out

@@ -50,6 +50,8 @@ class AtmosConfig:
     # describe.affected.sections: the sections compared for `describe affected`, replacing
     # Atmos' defaults when set (metadata and settings are compared regardless); () = the defaults
     affected_sections: tuple[str, ...] = ()
+    # integrations.atlantis.project_templates: template name -> its project `name` (context tokens)
+    atlantis_project_templates: dict[str, str] = field(default_factory=dict)
 
     def stacks_path(self, stack_relpath: str) -> str:
         """A path relative to the stacks base path, made repo-relative."""
@@ -128,7 +130,21 @@ def load_atmos_config(tree: SourceTree, environ: Mapping[str, str]) -> AtmosConf
         inherit_source=get.boolean("stacks.inherit.source", True),
         auth=get.mapping("auth"),
         affected_sections=_affected_sections(config_file, get.strings("describe.affected.sections")),
+        atlantis_project_templates=_atlantis_project_names(config_file, get.mapping(
+            "integrations.atlantis.project_templates")),
     )
+
+
+def _atlantis_project_names(config_file: str, templates: dict[str, Any]) -> dict[str, str]:
+    names = {}
+    for key, template in templates.items():
+        if not isinstance(template, dict):
+            raise ConfigError(f"{config_file}: 'integrations.atlantis.project_templates.{key}' must be a mapping")
+        name = template.get("name")
+        if name is not None and not isinstance(name, str):
+            raise ConfigError(f"{config_file}: 'integrations.atlantis.project_templates.{key}.name' must be a string")
+        names[str(key)] = name or ""
+    return names
 
 
 def _affected_sections(config_file: str, names: tuple[str, ...]) -> tuple[str, ...]:
