@@ -35,9 +35,9 @@ from .dependencies import DependencyReader, LegacyMatch
 from .gc_pause import paused_gc
 from .imports import StackImporter
 from .manifests import ManifestReader
-from .model import StackInstance
+from .model import InstanceRef, StackInstance
 from .provenance import find_definer
-from .resolve import StackSet, _match_legacy, load_stacks, stack_manifests
+from .resolve import StackSet, _match_legacy, claim_instance, load_stacks, stack_manifests
 from .source import SourceTree
 
 _EXTENSIONS = (".yaml", ".yml", ".yaml.tmpl", ".yml.tmpl")
@@ -386,6 +386,7 @@ def _load_only(
     clean_values: dict[tuple[int, int], Any] = {}
     plans = ComponentPlans(inherit_metadata=atmos.inherit_metadata, inherit_source=atmos.inherit_source)
     pending: list[tuple[StackInstance, list[LegacyMatch]]] = []
+    owners: dict[InstanceRef, StackInstance] = {}
     with paused_gc():
         for manifest in sorted(set(scope) & set(index.manifests)):
             resolver = StackResolver(
@@ -398,7 +399,10 @@ def _load_only(
             for name in names:
                 item = resolver._instance(name)  # noqa: SLF001 (resolve() does this for every name)
                 inst = item.instance
-                stackset.instances[dependency_reader.refs.get(inst.stack, inst.component)] = inst
+                ref = dependency_reader.refs.get(inst.stack, inst.component)
+                if not claim_instance(owners, ref, inst, atmos):
+                    continue
+                stackset.instances[ref] = inst
                 if item.legacy:
                     pending.append((inst, item.legacy))
     if pending:

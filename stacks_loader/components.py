@@ -44,6 +44,10 @@ _ENV_SECTIONS = (
     ("remote_backends", "remote_state_backend"),
     *((name, name) for name in REPORTED_SECTIONS if name != "required_version"),
 )
+# rendered (and `!terraform.*` refused) after vars; `generate` is not: its templates are rendered
+# when Atmos writes the files, with a context of their own (`{{ .namespace }}`, …)
+_DEFERRED_SECTIONS = ("settings", "env", "providers", "backend", "remote_state_backend", "dependencies",
+                      *(name for name in REPORTED_SECTIONS if name != "generate"))
 # the sections an instance keeps: each must be its own dict
 _OWNED = ("vars", "settings", "env", "metadata", "providers")
 _WORKSPACE_KEYS = frozenset({"terraform_workspace", "terraform_workspace_pattern", "terraform_workspace_template"})
@@ -589,8 +593,7 @@ class StackResolver:
                             vars_[key] = new
                 sec["vars"] = vars_
             resolver.configure(resolver.template, self._terraform_refused(stack, name))
-            for key in ("settings", "env", "providers", "backend", "remote_state_backend", "dependencies",
-                        *REPORTED_SECTIONS):
+            for key in _DEFERRED_SECTIONS:
                 if every or key in marked:
                     sec[key] = resolver.resolve(sec[key], key)
             if ALL_SECTIONS in marked or "metadata" in marked:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import posixpath
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import networkx as nx
@@ -177,7 +177,7 @@ def _load(tree: SourceTree, environ: Mapping[str, str], allow_exec: bool) -> Sta
     dependency_reader = DependencyReader(refs)
     clean_values: dict[tuple[int, int], Any] = {}
     plans = ComponentPlans(inherit_metadata=atmos.inherit_metadata, inherit_source=atmos.inherit_source)
-    owners: dict[str, str] = {}
+    owners: dict[InstanceRef, StackInstance] = {}
     pending: list[tuple[StackInstance, list[LegacyMatch]]] = []
     for manifest in manifests:
         resolver = StackResolver(
@@ -194,18 +194,38 @@ def _load(tree: SourceTree, environ: Mapping[str, str], allow_exec: bool) -> Sta
         resolved: list[ResolvedInstance] = resolver.resolve()
         for item in resolved:
             inst = item.instance
-            owner = owners.setdefault(inst.stack, manifest)
-            if owner != manifest:
-                raise ConfigError(
-                    f"stack {inst.stack!r} is produced by two manifests: {atmos.stacks_path(owner)} "
-                    f"and {atmos.stacks_path(manifest)}"
-                )
-            stackset.instances[refs.get(inst.stack, inst.component)] = inst
+            ref = refs.get(inst.stack, inst.component)
+            if not claim_instance(owners, ref, inst, atmos):
+                continue  # the same instance from an earlier manifest of its stack: that one is kept
+            stackset.instances[ref] = inst
             if item.legacy:
                 pending.append((inst, item.legacy))
     if pending:
         _match_legacy(stackset.instances, pending, atmos)
     return stackset
+
+
+def claim_instance(
+    owners: dict[InstanceRef, StackInstance], ref: InstanceRef, inst: StackInstance, atmos: AtmosConfig
+) -> bool:
+    """Whether `inst` is new (then it owns `ref`), or an equal copy from a later manifest (False).
+
+    As Atmos' parent-scoped multi-file stacks: several top-level manifests may produce one stack,
+    each resolving its own components in its own scope; an instance two of them produce (a
+    catalog both import) must resolve the same, and the lexically first manifest owns it.
+    Manifests are resolved in sorted order, so the first one seen is that one.
+    """
+    owner = owners.get(ref)
+    if owner is None:
+        owners[ref] = inst
+        return True
+    if replace(inst, stack_file=owner.stack_file, imports=owner.imports) != owner:
+        raise ConfigError(
+            f"stack {inst.stack!r} component {inst.component!r} is defined differently by two manifests of "
+            f"the stack: {atmos.stacks_path(owner.stack_file)} and {atmos.stacks_path(inst.stack_file)} "
+            "(a component of a stack split over several manifests must resolve the same in each)"
+        )
+    return False
 
 
 def stack_manifests(stack_files: set[str], atmos: AtmosConfig) -> list[str]:

@@ -76,9 +76,11 @@ CASES = [
     Case("stack-name-missing-var", {DEV_FILE: "vars: {tenant: plat, environment: ue1}\n"
                                               "components: {terraform: {vpc: {}}}\n"},
          [DEV_FILE, "component 'vpc'", "var 'stage' is not set"]),
-    Case("two-files-one-stack", {**dev("components: {terraform: {vpc: {}}}\n"),
-                                 "stacks/deploy/dev-copy.yaml": ctx("components: {terraform: {app: {}}}\n")},
-         ["'plat-ue1-dev'", "stacks/deploy/dev.yaml", "stacks/deploy/dev-copy.yaml"]),
+    # one stack over two manifests is fine (Atmos' parent-scoped stacks); one instance two ways is not
+    Case("two-files-one-instance", {**dev("components: {terraform: {vpc: {vars: {a: 1}}}}\n"),
+                                    "stacks/deploy/dev-copy.yaml": ctx("components: {terraform: {vpc: {vars: {a: 2}}}}\n")},
+         ["stack 'plat-ue1-dev' component 'vpc'", "defined differently", "stacks/deploy/dev-copy.yaml",
+          "stacks/deploy/dev.yaml"]),
     Case("unsafe-stack-name", dev("name: 'plat dev!'\ncomponents: {terraform: {vpc: {}}}\n"),
          [DEV_FILE, "'plat dev!'", "unsafe"]),
     Case("unsafe-component-name", dev("components: {terraform: {'../evil': {}}}\n"),

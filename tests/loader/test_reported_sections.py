@@ -214,3 +214,17 @@ def test_describe_affected_sections_names_only_sections_stackflow_resolves(tmp_p
     assert str(exc.value).startswith(
         "atmos.yaml: 'describe.affected.sections' has 'locals', a section stackflow does not resolve; "
         "it can compare: vars, env, settings")
+
+
+def test_generate_keeps_its_templates_for_the_files_atmos_writes(tmp_path):
+    # `{{ .namespace }}` is only defined when Atmos writes the file: not rendered at load
+    stacks = load_repo(tmp_path, {"stacks/deploy/dev.yaml": ctx("""
+        components:
+          terraform:
+            vpc:
+              vars: {name: "{{ .vars.stage }}-vpc"}
+              generate: {metadata.json: {namespace: "{{ .namespace }}"}}
+    """)})
+    inst = stacks.instances[VPC]
+    assert inst.vars["name"] == "dev-vpc"
+    assert inst.reported_sections["generate"] == {"metadata.json": {"namespace": "{{ .namespace }}"}}

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from stackflow.errors import ConfigError
 from stackflow.stacks_loader.model import InstanceRef
 
 from .repos import ctx, load_repo
@@ -492,3 +495,54 @@ def test_a_component_inheriting_itself_is_skipped_with_a_warning(tmp_path):
     assert [w for w in stacks.warnings if "inherits from itself" in w] == [
         "stacks/deploy/dev.yaml: component 'vpc' inherits from itself: ignored"
     ]
+
+
+def test_a_stack_split_over_several_manifests_keeps_each_manifests_scope(tmp_path):
+    # Atmos' parent-scoped multi-file stacks: one logical stack, each component resolved in the
+    # manifest that defines it, nothing merged between the peers
+    stacks = load_repo(tmp_path, {
+        "stacks/catalog/context.yaml": "vars: {tenant: plat, environment: ue1, stage: dev}\n",
+        "stacks/deploy/01-network.yaml": """
+            import: [catalog/context]
+            vars: {team: network}
+            components: {terraform: {dns: {vars: {name: dns}}}}
+        """,
+        "stacks/deploy/02-platform.yaml": """
+            import: [catalog/context]
+            vars: {team: platform}
+            components: {terraform: {chatops: {vars: {name: chatops}}}}
+        """,
+    })
+    assert sorted(map(str, stacks.instances)) == [f"{DEV}/chatops", f"{DEV}/dns"]
+    assert stacks.instances[ref("dns")].vars["team"] == "network"
+    assert stacks.instances[ref("chatops")].vars["team"] == "platform"
+
+
+def test_a_component_two_manifests_of_a_stack_import_alike_is_owned_by_the_first(tmp_path):
+    catalog = """
+        vars: {tenant: plat, environment: ue1, stage: dev}
+        components: {terraform: {shared: {vars: {from: catalog}}}}
+    """
+    files = {
+        "stacks/catalog/shared.yaml": catalog,
+        "stacks/deploy/01-network.yaml": "import: [catalog/shared]\ncomponents: {terraform: {dns: {}}}\n",
+        "stacks/deploy/02-platform.yaml": "import: [catalog/shared]\ncomponents: {terraform: {chatops: {}}}\n",
+    }
+    stacks = load_repo(tmp_path, files)
+    assert sorted(map(str, stacks.instances)) == [f"{DEV}/chatops", f"{DEV}/dns", f"{DEV}/shared"]
+    assert stacks.instances[ref("shared")].stack_file == "deploy/01-network.yaml"
+    # a global of one manifest reaches its copy of the catalog component: now the two differ
+    files["stacks/deploy/02-platform.yaml"] = "vars: {team: platform}\n" + files["stacks/deploy/02-platform.yaml"]
+    with pytest.raises(ConfigError, match=r"^stack 'plat-ue1-dev' component 'shared' is defined differently by two "
+                                          r"manifests of the stack: stacks/deploy/01-network.yaml and "
+                                          r"stacks/deploy/02-platform.yaml"):
+        load_repo(tmp_path / "conflict", files)
+
+
+def test_a_stack_split_over_manifests_does_not_share_bases_between_them(tmp_path):
+    with pytest.raises(ConfigError, match=r"stacks/deploy/02-platform.yaml: component 'chatops' inherits from "
+                                          r"'dns' \(metadata.inherits\), but 'dns' is not defined"):
+        load_repo(tmp_path, {
+            "stacks/deploy/01-network.yaml": ctx("components: {terraform: {dns: {vars: {name: dns}}}}"),
+            "stacks/deploy/02-platform.yaml": ctx("components: {terraform: {chatops: {metadata: {inherits: [dns]}}}}"),
+        })
