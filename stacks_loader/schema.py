@@ -43,7 +43,7 @@ COMPONENT_MAP_SECTIONS = (
 )
 COMPONENT_STRING_SECTIONS = ("backend_type", "remote_state_backend_type", "command", "component", "required_version")
 OVERRIDE_SECTIONS = ("vars", "settings", "env", "providers", "command", "auth", "required_providers",
-                     "required_version", "hooks", "generate", "secrets")
+                     "required_version", "hooks", "generate", "secrets", "retry")
 # Atmos sections stackflow resolves (inheritance, overrides, precedence) and reports in describe
 # output and `describe affected`, but does not act on when it runs terraform: Atmos generates
 # files, fetches sources or logs in from them; stackflow warns once per file that sets one.
@@ -161,7 +161,7 @@ def _check_overrides(overrides: Any, field: str, path: str) -> None:
     if not isinstance(overrides, dict):
         raise ConfigError(f"{path}: '{field}' must be a mapping, not a {type_name(overrides)}")
     for key, value in overrides.items():
-        if key == "secrets":  # not resolved by stackflow: warned about where it is declared
+        if key in _UNSUPPORTED:  # `secrets`, `retry`: not resolved by stackflow
             continue
         if key not in OVERRIDE_SECTIONS:
             raise ConfigError(

@@ -228,3 +228,15 @@ def test_generate_keeps_its_templates_for_the_files_atmos_writes(tmp_path):
     inst = stacks.instances[VPC]
     assert inst.vars["name"] == "dev-vpc"
     assert inst.reported_sections["generate"] == {"metadata.json": {"namespace": "{{ .namespace }}"}}
+
+
+def test_overrides_of_retry_and_secrets_are_accepted_and_ignored_as_unsupported(tmp_path):
+    stacks = load_repo(tmp_path, {"stacks/deploy/dev.yaml": ctx("""
+        terraform:
+          overrides:
+            retry: {max_attempts: 3}
+            secrets: {db: {store: ssm}}
+        components: {terraform: {vpc: {retry: {max_attempts: 2}}}}
+    """)})
+    assert VPC in stacks.instances
+    assert "stacks/deploy/dev.yaml: sections not used by stackflow are ignored: retry" in stacks.warnings
