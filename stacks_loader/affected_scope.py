@@ -99,7 +99,7 @@ def _same_config(changed: list[str], scope: dict[str, "ComponentFilter"], atmos:
 
 def _is_atmos_config(path: str, atmos: AtmosConfig) -> bool:
     name = path.rsplit("/", 1)[-1]
-    return path == atmos.config_file or name in ("atmos.yaml", "atmos.yml", ".atmos.yaml", ".atmos.yml") \
+    return path == atmos.config_file or path in atmos.imported_files or name in ("atmos.yaml", "atmos.yml", ".atmos.yaml", ".atmos.yml") \
         or path.startswith((".atmos.d/", "atmos.d/"))
 
 

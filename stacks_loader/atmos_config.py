@@ -15,6 +15,7 @@ from typing import Any
 
 from stackflow.errors import ConfigError
 
+from .atmos_config_imports import with_imports
 from .manifests import ManifestReader
 from .schema import COMPARABLE_SECTIONS
 from .source import SourceTree, normalize_relpath
@@ -50,6 +51,7 @@ class AtmosConfig:
     # describe.affected.sections: the sections compared for `describe affected`, replacing
     # Atmos' defaults when set (metadata and settings are compared regardless); () = the defaults
     affected_sections: tuple[str, ...] = ()
+    imported_files: tuple[str, ...] = ()  # repo-relative files atmos.yaml's `import:` merged in
     # integrations.atlantis.project_templates: template name -> its project `name` (context tokens)
     atlantis_project_templates: dict[str, str] = field(default_factory=dict)
 
@@ -60,11 +62,17 @@ class AtmosConfig:
 
 def load_atmos_config(tree: SourceTree, environ: Mapping[str, str]) -> AtmosConfig:
     config_file = _find_config_file(tree, environ)
-    raw = _resolve_env(ManifestReader(tree, environ).read(config_file).data, environ) or {}
+    reader = ManifestReader(tree, environ)
+    files_read: list[str] = []
+
+    def read(path: str) -> Any:
+        files_read.append(path)
+        return _resolve_env(reader.read(path).data, environ)
+
+    raw = read(config_file) or {}
     if not isinstance(raw, dict):
         raise ConfigError(f"{config_file}: expected a mapping at the top level")
-    if raw.get("import"):
-        raise ConfigError(f"{config_file}: 'import' in atmos.yaml is not supported; inline the settings")
+    raw = with_imports(tree, config_file, raw, read, environ)
     get = _Fields(config_file, raw)
 
     if environ.get("ATMOS_BASE_PATH"):
@@ -130,6 +138,7 @@ def load_atmos_config(tree: SourceTree, environ: Mapping[str, str]) -> AtmosConf
         inherit_source=get.boolean("stacks.inherit.source", True),
         auth=get.mapping("auth"),
         affected_sections=_affected_sections(config_file, get.strings("describe.affected.sections")),
+        imported_files=tuple(f for f in files_read if f != config_file),
         atlantis_project_templates=_atlantis_project_names(config_file, get.mapping(
             "integrations.atlantis.project_templates")),
     )

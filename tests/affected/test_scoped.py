@@ -87,6 +87,19 @@ def test_scoped_comparison_gives_the_full_answer(tmp_path, name, dependents):
     assert _summary(scoped) == _summary(full)
 
 
+def test_a_change_to_a_file_atmos_yaml_imports_gets_the_full_answer(tmp_path):
+    files = {**EXTRA, "atmos.yaml": "import: [configs/stacks.yaml]\n",
+             "configs/stacks.yaml": ("stacks: {base_path: stacks, included_paths: ['deploy/**/*'], "
+                                     "name_pattern: '{tenant}-{environment}-{stage}'}\n")}
+    change = {"configs/stacks.yaml": files["configs/stacks.yaml"].replace("'deploy/**/*'", "'deploy/dev.yaml'")}
+    base, head, changed = _pair(tmp_path, files, change)
+    trees = FolderTree(base), FolderTree(head)
+    full = affected_between_trees(*trees, changed)
+    assert {str(r) for r in full.deleted} == {"plat-ue1-prod/app", "plat-ue1-prod/db", "plat-ue1-prod/subnets",
+                                              "plat-ue1-prod/vpc", "plat-ue1-prod/web"}
+    assert _summary(affected_scoped(*trees, changed)) == _summary(full)
+
+
 def _bench_module():
     spec = importlib.util.spec_from_file_location(
         "loader_bench", Path(__file__).parents[2] / "benchmarks" / "loader_bench.py")

@@ -110,3 +110,47 @@ def test_the_loader_never_writes_into_the_repository(tmp_path):
     before = sorted((p, p.stat().st_mtime_ns) for p in root.rglob("*"))
     load_stacks(root, {}).graph()
     assert sorted((p, p.stat().st_mtime_ns) for p in root.rglob("*")) == before
+
+
+def _atmos_with_imports(tmp_path, atmos: str, configs: dict[str, str]):
+    files = {"stacks/deploy/dev.yaml": ctx("components: {terraform: {vpc: {}}}\n"), "atmos.yaml": atmos, **configs}
+    return load_repo(tmp_path, files)
+
+
+def test_atmos_yaml_imports_merge_in_order_and_the_importing_file_wins(tmp_path):
+    stacks = _atmos_with_imports(tmp_path, """
+        base_path: ./
+        import:
+          - configs.d/**/*
+          - ./naming
+        components: {terraform: {base_path: infra/terraform}}
+    """, {
+        "configs.d/stacks.yaml": "stacks: {base_path: stacks, included_paths: ['deploy/**/*'], name_pattern: '{stage}'}\n",
+        # deeper files merge after shallower ones, so this wins over configs.d/stacks.yaml
+        "configs.d/more/stacks.yml": "stacks: {name_pattern: '{environment}-{stage}'}\n",
+        "configs.d/terraform.yaml": "components: {terraform: {base_path: from/import, command: tofu}}\n",
+        "naming.yaml": "import: [nested/last.yaml]\n",
+        "nested/last.yaml": "stacks: {name_pattern: '{tenant}-{environment}-{stage}'}\n",
+    })
+    atmos = stacks.atmos
+    assert atmos.name_pattern == "{tenant}-{environment}-{stage}"  # the last import, through a nested one
+    assert atmos.terraform_base_path == "infra/terraform" and atmos.terraform_command == "tofu"
+    assert atmos.imported_files == ("configs.d/stacks.yaml", "configs.d/terraform.yaml", "configs.d/more/stacks.yml",
+                                    "naming.yaml", "nested/last.yaml")
+    assert InstanceRef("plat-ue1-dev", "vpc") in stacks.instances
+
+
+@pytest.mark.parametrize(("imports", "message"), [
+    ("[missing.yaml]", "atmos.yaml: import 'missing.yaml': no file missing.yaml"),
+    ("['https://example.com/atmos.yaml']", "atmos.yaml: import 'https://example.com/atmos.yaml': remote atmos.yaml "
+                                           "imports are not supported (the loader reads only the repository)"),
+    ("[../outside.yaml]", "atmos.yaml: import '../outside.yaml' points outside the repository"),
+    ("[loop.yaml]", "loop.yaml: import 'atmos.yaml': import cycle through atmos.yaml"),
+    ("{a: b}", "atmos.yaml: 'import' must be a list of paths"),
+])
+def test_a_bad_atmos_yaml_import_is_one_line(tmp_path, imports, message):
+    atmos = ("import: " + imports + "\nstacks: {base_path: stacks, included_paths: ['deploy/**/*'], "
+             "name_pattern: '{tenant}-{environment}-{stage}'}\n")
+    with pytest.raises(ConfigError) as exc:
+        _atmos_with_imports(tmp_path, atmos, {"loop.yaml": "import: [atmos.yaml]\n"})
+    assert str(exc.value) == message
