@@ -175,6 +175,11 @@ def lookup(data: Mapping[str, Any], path: str, scalar: Callable[[Any], Any] | No
         if isinstance(value, Mapping) and part in value:
             value = value[part]
         else:
+            if path == ".locals" or path.startswith(".locals."):
+                # not "missing": Atmos' file-scoped `locals` are not resolved at all, so deferring
+                # the template (keep_missing) would never help
+                raise TemplateError(f"template value '{path}': stackflow does not resolve Atmos' `locals` "
+                                    "(file-scoped template variables); use vars")
             raise _Missing(f"template value '{path}' is not defined")
         if scalar is not None:
             value = scalar(value)
