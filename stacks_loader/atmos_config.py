@@ -72,7 +72,7 @@ def load_atmos_config(tree: SourceTree, environ: Mapping[str, str]) -> AtmosConf
     raw = read(config_file) or {}
     if not isinstance(raw, dict):
         raise ConfigError(f"{config_file}: expected a mapping at the top level")
-    raw = with_imports(tree, config_file, raw, read, environ)
+    raw = _with_environment(with_imports(tree, config_file, raw, read, environ), environ)
     get = _Fields(config_file, raw)
 
     if environ.get("ATMOS_BASE_PATH"):
@@ -169,6 +169,48 @@ def _affected_sections(config_file: str, names: tuple[str, ...]) -> tuple[str, .
                 f"resolve; it can compare: {', '.join(COMPARABLE_SECTIONS)}"
             )
     return tuple(dict.fromkeys(names))
+
+
+# Atmos' environment overrides of atmos.yaml (`processEnvVars`): variable -> dotted field, kind
+ENVIRONMENT_OVERRIDES: tuple[tuple[str, str, str], ...] = (
+    ("ATMOS_STACKS_BASE_PATH", "stacks.base_path", "string"),
+    ("ATMOS_STACKS_INCLUDED_PATHS", "stacks.included_paths", "list"),
+    ("ATMOS_STACKS_EXCLUDED_PATHS", "stacks.excluded_paths", "list"),
+    ("ATMOS_STACKS_NAME_PATTERN", "stacks.name_pattern", "string"),
+    ("ATMOS_STACKS_NAME_TEMPLATE", "stacks.name_template", "string"),
+    ("ATMOS_COMPONENTS_TERRAFORM_COMMAND", "components.terraform.command", "string"),
+    ("ATMOS_COMPONENTS_TERRAFORM_BASE_PATH", "components.terraform.base_path", "string"),
+    ("ATMOS_COMPONENTS_TERRAFORM_AUTO_GENERATE_BACKEND_FILE", "components.terraform.auto_generate_backend_file",
+     "boolean"),
+    ("ATMOS_SETTINGS_LIST_MERGE_STRATEGY", "settings.list_merge_strategy", "string"),
+)
+_GO_BOOLEANS = {"1": True, "t": True, "true": True, "0": False, "f": False, "false": False}
+
+
+def _with_environment(raw: dict[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:
+    """`raw` with the `ATMOS_*` variables set in `environ` in place of their fields (a copy)."""
+    out = raw
+    for variable, dotted, kind in ENVIRONMENT_OVERRIDES:
+        text = environ.get(variable, "")
+        if not text:
+            continue
+        value: Any = text
+        if kind == "list":
+            value = text.split(",")
+        elif kind == "boolean":
+            if text.lower() not in _GO_BOOLEANS:
+                raise ConfigError(f"{variable}={text}: expected true or false")
+            value = _GO_BOOLEANS[text.lower()]
+        out = _set_dotted(out, dotted.split("."), value)
+    return out
+
+
+def _set_dotted(data: dict[str, Any], keys: list[str], value: Any) -> dict[str, Any]:
+    head, rest = keys[0], keys[1:]
+    inner = data.get(head)
+    if rest:
+        value = _set_dotted(inner if isinstance(inner, dict) else {}, rest, value)
+    return {**data, head: value}
 
 
 class _Fields:

@@ -25,7 +25,7 @@ from .instance_values import ValueResolver
 from .manifests import ALL_SECTIONS, parse_terraform_function
 from .merge import merge, merge_all
 from .model import Dependency, InstanceRef, StackInstance, TerraformOutputRef
-from .naming import SAFE_COMPONENT_NAME, SAFE_STACK_NAME, stack_name, workspace
+from .naming import SAFE_COMPONENT_NAME, SAFE_STACK_NAME, manifest_stem, stack_name, workspace
 from .schema import REPORTED_SECTIONS
 from .templates import TemplateError, render
 from .yaml_functions import EnvFunction, TerraformFunction
@@ -84,6 +84,7 @@ class StackResolver:
         self.dependency_reader = dependency_reader or DependencyReader()
         self.clean_values = clean_values if clean_values is not None else {}  # see ValueResolver
         self.stack_file = merged.path
+        self._manifest_name = manifest_stem(merged.path)  # as Atmos shows it: no extension
         self.where = atmos.stacks_path(merged.path)
         config = merged.config
         self.components: dict[str, Any] = (config.get("components") or {}).get("terraform") or {}
@@ -450,8 +451,8 @@ class StackResolver:
             "backend_type": sec["backend_type"],
             "component": folder,
             "atmos_component": name,
-            "atmos_stack_file": self.stack_file,
-            "atmos_manifest": self.stack_file,
+            "atmos_stack_file": self._manifest_name,
+            "atmos_manifest": self._manifest_name,
         }
 
     def _backends(self, sec: dict[str, Any], name: str, own: dict[str, Any], where: str) -> None:

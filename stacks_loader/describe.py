@@ -8,6 +8,7 @@ from stackflow.errors import ConfigError
 
 from .graph import DependencyGraph
 from .model import ExecRef, InstanceRef, StackInstance, TerraformOutputRef
+from .naming import manifest_stem
 from .resolve import StackSet
 from .yaml_functions import LiteralString
 
@@ -49,7 +50,8 @@ def describe_instance(inst: StackInstance, stackset: StackSet | None = None) -> 
     return {
         "atmos_component": inst.component,
         "atmos_stack": inst.stack,
-        "atmos_stack_file": inst.stack_file,
+        "atmos_stack_file": manifest_stem(inst.stack_file),  # as Atmos: without the extension
+        "atmos_manifest": manifest_stem(inst.stack_file),
         "stack": inst.stack,
         "component": folder,
         "component_path": path,

@@ -85,7 +85,7 @@ def stack_name(
             parts.append(text)
         name, origin = "-".join(parts), "stacks.name_pattern"
     else:
-        name = re.sub(r"\.(yaml|yml)(\.tmpl)?\Z", "", stack_file)
+        name = manifest_stem(stack_file)
         if "/" in name:
             raise ConfigError(
                 f"{where}: stack name {name!r} (from the file path) contains '/'; set "
@@ -145,3 +145,11 @@ def workspace(
             f"{where}: stack {stack!r} component {component!r}: workspace {name!r} has unsafe characters"
         )
     return name
+
+
+def manifest_stem(stack_file: str) -> str:
+    """A stack manifest's path without its extension: Atmos' `atmos_stack_file` / `atmos_manifest`."""
+    return _MANIFEST_EXTENSION.sub("", stack_file)
+
+
+_MANIFEST_EXTENSION = re.compile(r"\.(yaml|yml)(\.tmpl)?\Z")

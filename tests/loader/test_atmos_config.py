@@ -154,3 +154,22 @@ def test_a_bad_atmos_yaml_import_is_one_line(tmp_path, imports, message):
     with pytest.raises(ConfigError) as exc:
         _atmos_with_imports(tmp_path, atmos, {"loop.yaml": "import: [atmos.yaml]\n"})
     assert str(exc.value) == message
+
+
+def test_atmos_environment_variables_override_atmos_yaml_as_in_atmos(tmp_path):
+    files = {"stacks/deploy/dev.yaml": ctx("components: {terraform: {vpc: {}}}\n"),
+             "stacks/other/dev.yaml": ctx("components: {terraform: {db: {}}}\n", stage="other")}
+    write_repo(tmp_path, files)
+    stacks = load_stacks(tmp_path, {
+        "ATMOS_COMPONENTS_TERRAFORM_COMMAND": "tofu",
+        "ATMOS_STACKS_INCLUDED_PATHS": "deploy/**/*,other/**/*",
+        "ATMOS_STACKS_NAME_TEMPLATE": "{{ .vars.stage }}",
+        "ATMOS_SETTINGS_LIST_MERGE_STRATEGY": "append",
+        "ATMOS_COMPONENTS_TERRAFORM_AUTO_GENERATE_BACKEND_FILE": "true",
+    })
+    assert stacks.atmos.terraform_command == "tofu" and stacks.instances[InstanceRef("dev", "vpc")].command == "tofu"
+    assert set(stacks.instances) == {InstanceRef("dev", "vpc"), InstanceRef("other", "db")}
+    assert stacks.atmos.list_merge_strategy == "append" and stacks.atmos.auto_generate_backend_file is True
+    with pytest.raises(ConfigError, match=r"^ATMOS_COMPONENTS_TERRAFORM_AUTO_GENERATE_BACKEND_FILE=maybe: expected "
+                                          r"true or false$"):
+        load_stacks(tmp_path, {"ATMOS_COMPONENTS_TERRAFORM_AUTO_GENERATE_BACKEND_FILE": "maybe"})

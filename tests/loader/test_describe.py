@@ -121,3 +121,14 @@ def test_provenance_works_with_templated_import_paths(tmp_path):
     })
     prov = describe_component(stacks, "app", DEV, provenance=True)["provenance"]
     assert prov["vars.zone"] == "stacks/mixins/east.yaml"
+
+
+def test_atmos_stack_file_is_the_manifest_without_its_extension_as_atmos_shows_it(tmp_path):
+    stacks = load_repo(tmp_path, {"stacks/deploy/dev.yaml": ctx("""
+        components:
+          terraform:
+            vpc: {vars: {from: "{{ .atmos_stack_file }}", manifest: "{{ .atmos_manifest }}"}}
+    """)})
+    doc = describe_component(stacks, "vpc", "plat-ue1-dev")
+    assert doc["atmos_stack_file"] == doc["atmos_manifest"] == "deploy/dev"
+    assert doc["vars"]["from"] == doc["vars"]["manifest"] == "deploy/dev"
