@@ -35,7 +35,7 @@ from .dependencies import DependencyReader, LegacyMatch
 from .gc_pause import paused_gc
 from .imports import StackImporter
 from .manifests import ManifestReader
-from .model import InstanceRef, StackInstance
+from .model import StackInstance
 from .provenance import find_definer
 from .resolve import StackSet, _match_legacy, claim_instance, load_stacks, stack_manifests
 from .source import SourceTree
@@ -386,7 +386,6 @@ def _load_only(
     clean_values: dict[tuple[int, int], Any] = {}
     plans = ComponentPlans(inherit_metadata=atmos.inherit_metadata, inherit_source=atmos.inherit_source)
     pending: list[tuple[StackInstance, list[LegacyMatch]]] = []
-    owners: dict[InstanceRef, StackInstance] = {}
     with paused_gc():
         for manifest in sorted(set(scope) & set(index.manifests)):
             resolver = StackResolver(
@@ -400,9 +399,8 @@ def _load_only(
                 item = resolver._instance(name)  # noqa: SLF001 (resolve() does this for every name)
                 inst = item.instance
                 ref = dependency_reader.refs.get(inst.stack, inst.component)
-                if not claim_instance(owners, ref, inst, atmos):
+                if not claim_instance(stackset.instances, ref, inst, atmos):
                     continue
-                stackset.instances[ref] = inst
                 if item.legacy:
                     pending.append((inst, item.legacy))
     if pending:

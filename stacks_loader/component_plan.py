@@ -117,17 +117,26 @@ class ComponentPlans:
             backend_type=own.get("backend_type") or backend_type,
             remote_state_backend_type=own.get("remote_state_backend_type") or remote_type,
             command=overrides.get("command") or own.get("command") or command,
-            required_providers=Tail(strategy, get("required_providers"), own.get("required_providers"),
-                                    overrides.get("required_providers")),
-            generate=Tail(strategy, get("generate"), own.get("generate"), overrides.get("generate")),
-            auth=Tail(strategy, get("auth"), own.get("auth"), overrides.get("auth")),
-            hooks=Tail(strategy, get("hooks"), own.get("hooks"), overrides.get("hooks")),
+            required_providers=_tail(strategy, get("required_providers"), own.get("required_providers"),
+                                     overrides.get("required_providers")),
+            generate=_tail(strategy, get("generate"), own.get("generate"), overrides.get("generate")),
+            auth=_tail(strategy, get("auth"), own.get("auth"), overrides.get("auth")),
+            hooks=_tail(strategy, get("hooks"), own.get("hooks"), overrides.get("hooks")),
             # no overrides for these two (Atmos' processComponentOverrides has none)
-            source=Tail(strategy, get("source"), source_section(own.get("source"))),
-            provision=Tail(strategy, get("provision"), own.get("provision")),
+            source=_tail(strategy, get("source"), source_section(own.get("source"))),
+            provision=_tail(strategy, get("provision"), own.get("provision")),
             required_version=(overrides.get("required_version") or own.get("required_version")
                               or required_version),
         )
+
+
+_NO_LAYERS = Tail("replace")  # what every section nobody sets merges to: whatever lies below it
+
+
+def _tail(strategy: str, *layers: dict[str, Any] | None) -> Tail:
+    """`Tail(strategy, *layers)`, the shared empty one when no layer is set (most components set
+    none of the reported sections)."""
+    return Tail(strategy, *layers) if any(layers) else _NO_LAYERS
 
 
 def source_section(value: Any) -> dict[str, Any]:

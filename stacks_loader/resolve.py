@@ -177,7 +177,6 @@ def _load(tree: SourceTree, environ: Mapping[str, str], allow_exec: bool) -> Sta
     dependency_reader = DependencyReader(refs)
     clean_values: dict[tuple[int, int], Any] = {}
     plans = ComponentPlans(inherit_metadata=atmos.inherit_metadata, inherit_source=atmos.inherit_source)
-    owners: dict[InstanceRef, StackInstance] = {}
     pending: list[tuple[StackInstance, list[LegacyMatch]]] = []
     for manifest in manifests:
         resolver = StackResolver(
@@ -194,10 +193,8 @@ def _load(tree: SourceTree, environ: Mapping[str, str], allow_exec: bool) -> Sta
         resolved: list[ResolvedInstance] = resolver.resolve()
         for item in resolved:
             inst = item.instance
-            ref = refs.get(inst.stack, inst.component)
-            if not claim_instance(owners, ref, inst, atmos):
+            if not claim_instance(stackset.instances, refs.get(inst.stack, inst.component), inst, atmos):
                 continue  # the same instance from an earlier manifest of its stack: that one is kept
-            stackset.instances[ref] = inst
             if item.legacy:
                 pending.append((inst, item.legacy))
     if pending:
@@ -206,18 +203,17 @@ def _load(tree: SourceTree, environ: Mapping[str, str], allow_exec: bool) -> Sta
 
 
 def claim_instance(
-    owners: dict[InstanceRef, StackInstance], ref: InstanceRef, inst: StackInstance, atmos: AtmosConfig
+    instances: dict[InstanceRef, StackInstance], ref: InstanceRef, inst: StackInstance, atmos: AtmosConfig
 ) -> bool:
-    """Whether `inst` is new (then it owns `ref`), or an equal copy from a later manifest (False).
+    """Whether `inst` is new (then it is added as `ref`), or an equal copy from a later manifest (False).
 
     As Atmos' parent-scoped multi-file stacks: several top-level manifests may produce one stack,
     each resolving its own components in its own scope; an instance two of them produce (a
     catalog both import) must resolve the same, and the lexically first manifest owns it.
     Manifests are resolved in sorted order, so the first one seen is that one.
     """
-    owner = owners.get(ref)
-    if owner is None:
-        owners[ref] = inst
+    owner = instances.setdefault(ref, inst)  # one hash of `ref` in the common case
+    if owner is inst:
         return True
     if replace(inst, stack_file=owner.stack_file, imports=owner.imports) != owner:
         raise ConfigError(
