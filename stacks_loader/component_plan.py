@@ -18,6 +18,8 @@ _EMPTY: dict[str, Any] = {}
 _SECTIONS = ("vars", "settings", "env", "providers", "backend", "remote_state_backend", "dependencies",
              "required_providers", "generate", "auth", "hooks")
 _SOURCE_SECTIONS = ("source", "provision")  # inherited only with `stacks.inherit.source` (the default)
+_INHERITED = frozenset(_SECTIONS)
+_INHERITED_WITH_SOURCE = frozenset((*_SECTIONS, *_SOURCE_SECTIONS))
 
 
 @dataclass(slots=True)
@@ -84,10 +86,11 @@ class ComponentPlans:
         inherited: dict[str, dict[str, Any]] = {}
         metadata: dict[str, Any] = _EMPTY
         backend_type = remote_type = command = required_version = ""
-        inherited_sections = (*_SECTIONS, *_SOURCE_SECTIONS) if self.inherit_source else _SECTIONS
+        inherited_sections = _INHERITED_WITH_SOURCE if self.inherit_source else _INHERITED
         for section in bases:
-            for name in inherited_sections:
-                layer = section.get(name)
+            # only the sections this base has (each merges on its own: their order does not matter)
+            for name in inherited_sections.intersection(section):
+                layer = section[name]
                 if layer:
                     if name == "source":
                         layer = source_section(layer)
