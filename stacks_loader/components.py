@@ -687,13 +687,14 @@ class StackResolver:
             if cached is not None and cached[0] is marker:
                 ref = cached[1]
             else:
-                component, target_stack, output, out_path = parse_terraform_function(marker, args)
+                component, target_stack, output, out_path, default = parse_terraform_function(marker, args)
                 ref = TerraformOutputRef(
                     parent=self.dependency_reader.refs.get(target_stack or stack, component),
                     output=output,
                     path=out_path,
                     function=marker.function,  # type: ignore[arg-type]
                     source_file=marker.file,
+                    default=default,
                 )
                 self._refs[key] = (marker, ref)
             dep_key = (ref.parent, path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -46,19 +47,29 @@ def _walk_path(value: Any, path: str, ref: TerraformOutputRef) -> Any:
     return value
 
 
+def _output(ref: TerraformOutputRef, outputs: Mapping[InstanceRef, Mapping[str, Any]], dependent: str) -> Any:
+    parent_outputs = outputs.get(ref.parent)
+    if parent_outputs is None:
+        raise ConfigError(f"{dependent}: {ref}: outputs of {ref.parent} are not available")
+    if ref.output not in parent_outputs:
+        raise ConfigError(f"{dependent}: {ref}: {ref.parent} has no output {ref.output!r}")
+    return _walk_path(parent_outputs[ref.output], ref.path, ref)
+
+
 def fill_deferred(
     value: Any, outputs: Mapping[InstanceRef, Mapping[str, Any]], *, dependent: str = ""
 ) -> Any:
     """A copy of `value` with every deferred reference replaced by the parent's output."""
     if isinstance(value, TerraformOutputRef):
-        parent_outputs = outputs.get(value.parent)
-        if parent_outputs is None:
-            raise ConfigError(f"{dependent}: {value}: outputs of {value.parent} are not available")
-        if value.output not in parent_outputs:
-            raise ConfigError(
-                f"{dependent}: {value}: {value.parent} has no output {value.output!r}"
-            )
-        return _walk_path(parent_outputs[value.output], value.path, value)
+        try:
+            found = _output(value, outputs, dependent)
+        except ConfigError:
+            if value.default is None:
+                raise
+            return json.loads(value.default)  # a fresh copy: the caller may change it
+        if value.default is not None and (found is None or found is False):  # yq's `//`
+            return json.loads(value.default)
+        return found
     if isinstance(value, dict):
         return {k: fill_deferred(v, outputs, dependent=dependent) for k, v in value.items()}
     if isinstance(value, list):

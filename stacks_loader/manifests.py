@@ -31,6 +31,7 @@ from .yaml_functions import (
     parse_env_args,
     parse_output_expression,
     parse_terraform_args,
+    split_default,
     tokenize,
     unquote,
 )
@@ -170,7 +171,7 @@ def _function(loader: _Loader, suffix: str, node: yaml.Node) -> Any:
         if suffix in ("terraform.output", "terraform.state"):
             if "{{" not in args:  # templated stacks are checked once rendered, per instance
                 _, _, expression = parse_terraform_args(args)
-                parse_output_expression(expression)
+                parse_output_expression(split_default(expression)[0])
             loader.markers.add_terraform(loader.path)
             return TerraformFunction(suffix, args, loader.file, line)
         if suffix in ("include", "include.raw"):
@@ -441,8 +442,11 @@ def _query(value: Any, query: str, where: str) -> Any:
     return value
 
 
-def parse_terraform_function(function: TerraformFunction, args: str) -> tuple[str, str | None, str, str]:
-    """(component, stack or None, output, path) from a `!terraform.*` marker's rendered args."""
+def parse_terraform_function(
+    function: TerraformFunction, args: str
+) -> tuple[str, str | None, str, str, str | None]:
+    """(component, stack or None, output, path, default as JSON or None) from a `!terraform.*`
+    marker's rendered args."""
     try:
         return _terraform_args(args)
     except FunctionArgsError as exc:
@@ -450,7 +454,8 @@ def parse_terraform_function(function: TerraformFunction, args: str) -> tuple[st
 
 
 @lru_cache(maxsize=8192)
-def _terraform_args(args: str) -> tuple[str, str | None, str, str]:
+def _terraform_args(args: str) -> tuple[str, str | None, str, str, str | None]:
     component, stack, expression = parse_terraform_args(args)
+    expression, default = split_default(expression)
     output, path = parse_output_expression(expression)
-    return component, stack, output, path
+    return component, stack, output, path, default

@@ -58,9 +58,13 @@ class TerraformOutputRef:
     path: str = ""
     function: Literal["terraform.output", "terraform.state"] = "terraform.output"
     source_file: str = ""
+    # yq's `// default`, as JSON text (hashable): stands in when the output is missing, null or
+    # false, or the parent has no outputs yet; None = no default
+    default: str | None = None
 
     def __str__(self) -> str:
-        return f"!{self.function} {self.parent.component} {self.parent.stack} {self.output}{self.path}"
+        text = f"!{self.function} {self.parent.component} {self.parent.stack} {self.output}{self.path}"
+        return text if self.default is None else f"{text} // {self.default}"
 
 
 @dataclass(frozen=True)

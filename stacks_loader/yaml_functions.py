@@ -7,8 +7,11 @@ quoting (a doubled quote escapes itself), `|` as its own token.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
+
+import yaml
 
 _TOKEN = re.compile(r"\s+|(\"(?:[^\"\r\n]|\"\")*\"|'(?:[^'\r\n]|'')*')|(\|)|([^\s|]+)")
 _OUTPUT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
@@ -123,6 +126,34 @@ def parse_terraform_args(text: str) -> tuple[str, str | None, str]:
     return component, stack, expression
 
 
+def split_default(expression: str) -> tuple[str, str | None]:
+    """`.ids // ["a"]` → (`.ids`, JSON text of the default); (`expression`, None) without one.
+
+    yq's alternative operator, the one yq form Atmos documents for `!terraform.output`: the
+    default stands in when the output is missing, null or false, or its component has no state.
+    """
+    depth, quote = 0, ""
+    for index, char in enumerate(expression):
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "\"'":
+            quote = char
+        elif char in "[{":
+            depth += 1
+        elif char in "]}":
+            depth -= 1
+        elif char == "/" and depth == 0 and expression.startswith("//", index):
+            left, right = expression[:index].strip(), expression[index + 2 :].strip()
+            if not right:
+                raise FunctionArgsError(f"output expression {expression!r}: nothing after '//'")
+            try:
+                value = yaml.load(right, Loader=yaml.CSafeLoader)  # noqa: S506 (the safe C loader)
+            except yaml.YAMLError:
+                raise FunctionArgsError(f"default {right!r} is not a YAML or JSON value") from None
+            return left, json.dumps(value)
+    return expression, None
+
+
 def parse_output_expression(expression: str) -> tuple[str, str]:
     """`vpc_id` / `.vpc_id` / `.subnet_ids[0]` / `.cfg["a-b"].x` → (output name, path after it)."""
     body = expression[1:] if expression.startswith(".") else expression
@@ -135,6 +166,6 @@ def parse_output_expression(expression: str) -> tuple[str, str]:
     if not _OUTPUT_PATH.match(path):
         raise FunctionArgsError(
             f"output expression {expression!r} is not supported: only an output name followed by"
-            " '.key', '[index]' or '[\"key\"]' steps (no yq operators or defaults)"
+            " '.key', '[index]' or '[\"key\"]' steps, and an optional '// default' (no other yq operators)"
         )
     return match.group(0), path

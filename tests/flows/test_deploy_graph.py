@@ -7,6 +7,7 @@ from prefect import flow
 
 from stackflow.flows.deploy import run_graph
 from stackflow.stacks_loader.graph import DependencyGraph
+from stackflow.stacks_loader.model import InstanceRef, TerraformOutputRef
 
 from .fake_steps import FakeSteps, make_instances
 
@@ -129,3 +130,30 @@ def test_failed_child_destroy_keeps_its_ancestors():
     assert (out["s/a"].status, out["s/a"].cause) == ("skipped", "s/d")
     assert out["s/c"].status == "succeeded" and out["s/x"].status == "succeeded"
     assert "s/a" not in steps.ran("apply")
+
+
+def test_a_plan_of_a_child_uses_the_yq_default_until_its_parent_is_applied():
+    # A PR plan: the parent is only planned, so its outputs are not known. Without a default the
+    # child waits (skipped, provisional); with `// default` it plans with the default, as Atmos.
+    instances = make_instances({"s/with-default": ["s/a"], "s/without": ["s/a"]})
+    parent = InstanceRef("s", "a")
+    instances[InstanceRef("s", "with-default")].vars = {"id": TerraformOutputRef(parent, "id", default='"vpc-0"')}
+    instances[InstanceRef("s", "without")].vars = {"id": TerraformOutputRef(parent, "id")}
+    planned: dict[str, dict] = {}
+
+    class RecordingSteps(FakeSteps):
+        def plan(self, instance, resolved_vars, **kw):
+            planned[str(instance.ref)] = resolved_vars
+            return super().plan(instance, resolved_vars, **kw)
+
+    graph = DependencyGraph.from_instances(instances)
+
+    @flow(name="graph-test")
+    def _f():
+        return run_graph(graph, instances, RecordingSteps(), mode="plan")
+
+    out = {o.instance: o for o in _f()}
+    assert out["s/with-default"].status == "succeeded" and planned["s/with-default"] == {"id": "vpc-0"}
+    assert (out["s/without"].status, out["s/without"].reason) == ("skipped", "parent outputs not available until "
+                                                                             "it is applied")
+    assert "s/without" not in planned

@@ -332,3 +332,45 @@ def test_literal_of_a_map_is_one_line_naming_file_and_line(tmp_path):
                                           r"mapping$"):
         load_repo(tmp_path, {"stacks/deploy/dev.yaml": ctx("components: {terraform: {app: {vars: {v: !literal "
                                                            "{a: 1}}}}}\n")})
+
+
+@pytest.mark.parametrize(("expression", "output", "path", "default"), [
+    ('.username // "default-user"', "username", "", '"default-user"'),
+    ('.private_subnet_ids // ["mock-subnet1", "mock-subnet2"]', "private_subnet_ids", "",
+     '["mock-subnet1", "mock-subnet2"]'),
+    ('.config_map.api // {"api_endpoint": "localhost:3000"}', "config_map", ".api",
+     '{"api_endpoint": "localhost:3000"}'),
+    ('.ids[0]//7', "ids", "[0]", "7"),
+])
+def test_terraform_output_takes_a_yq_default_as_atmos_documents(tmp_path, expression, output, path, default):
+    stacks = load_repo(tmp_path, {"stacks/deploy/dev.yaml": ctx(f"""
+        components:
+          terraform:
+            vpc: {{}}
+            app:
+              vars:
+                v: !terraform.output 'vpc {expression}'
+                s: !terraform.state 'vpc plat-ue1-dev {expression}'
+    """)})
+    vars_ = inst(stacks).vars
+    for key, function in (("v", "terraform.output"), ("s", "terraform.state")):
+        assert vars_[key] == TerraformOutputRef(InstanceRef(DEV, "vpc"), output, path, function,
+                                                source_file="stacks/deploy/dev.yaml", default=default)
+    assert str(vars_["v"]).endswith(f" // {default}")
+    assert InstanceRef(DEV, "vpc") in {d.parent for d in inst(stacks).dependencies}
+
+
+@pytest.mark.parametrize(("expression", "message"), [
+    (".ids //", "nothing after '//'"),
+    (".ids // [unclosed", "default '[unclosed' is not a YAML or JSON value"),
+    (".ids | length", "no other yq operators"),
+])
+def test_a_bad_yq_default_is_one_line(tmp_path, expression, message):
+    with pytest.raises(ConfigError) as exc:
+        load_repo(tmp_path, {"stacks/deploy/dev.yaml": ctx(f"""
+            components:
+              terraform:
+                vpc: {{}}
+                app: {{vars: {{v: !terraform.output 'vpc {expression}'}}}}
+        """)})
+    assert str(exc.value).startswith("stacks/deploy/dev.yaml:") and message in str(exc.value)

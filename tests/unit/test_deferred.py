@@ -33,3 +33,16 @@ def test_unavailable_parent_outputs_are_an_error_not_a_guess():
 def test_bad_path_is_an_error():
     with pytest.raises(ConfigError, match="not found"):
         fill_deferred(TerraformOutputRef(VPC, "ids", "[5]"), {VPC: {"ids": [1]}})
+
+
+def test_a_yq_default_stands_in_for_a_missing_null_or_false_output_or_parent():
+    default = '["mock-subnet1", "mock-subnet2"]'
+    ref = TerraformOutputRef(VPC, "subnet_ids", default=default)
+    assert fill_deferred(ref, {}) == ["mock-subnet1", "mock-subnet2"]  # the parent has no outputs yet
+    assert fill_deferred(ref, {VPC: {}}) == ["mock-subnet1", "mock-subnet2"]  # no such output
+    assert fill_deferred(ref, {VPC: {"subnet_ids": None}}) == ["mock-subnet1", "mock-subnet2"]
+    assert fill_deferred(TerraformOutputRef(VPC, "on", default="true"), {VPC: {"on": False}}) is True
+    assert fill_deferred(TerraformOutputRef(VPC, "m", ".k", default='"x"'), {VPC: {"m": {}}}) == "x"
+    assert fill_deferred(ref, {VPC: {"subnet_ids": ["real"]}}) == ["real"]
+    first, second = fill_deferred([ref, ref], {})
+    assert first == second and first is not second  # each use its own copy
