@@ -147,7 +147,7 @@ def split_default(expression: str) -> tuple[str, str | None]:
             if not right:
                 raise FunctionArgsError(f"output expression {expression!r}: nothing after '//'")
             try:
-                value = yaml.load(right, Loader=yaml.CSafeLoader)  # noqa: S506 (the safe C loader)
+                value = yaml.load(right, Loader=yaml.CSafeLoader)  # the safe C loader
             except yaml.YAMLError:
                 raise FunctionArgsError(f"default {right!r} is not a YAML or JSON value") from None
             return left, json.dumps(value)

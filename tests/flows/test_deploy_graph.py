@@ -154,6 +154,6 @@ def test_a_plan_of_a_child_uses_the_yq_default_until_its_parent_is_applied():
 
     out = {o.instance: o for o in _f()}
     assert out["s/with-default"].status == "succeeded" and planned["s/with-default"] == {"id": "vpc-0"}
-    assert (out["s/without"].status, out["s/without"].reason) == ("skipped", "parent outputs not available until "
-                                                                             "it is applied")
+    waiting = ("skipped", "parent outputs not available until it is applied")
+    assert (out["s/without"].status, out["s/without"].reason) == waiting
     assert "s/without" not in planned
