@@ -9,15 +9,14 @@ component section (`{base-component}`, `{component-path}`, `{workspace}`) are em
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from stackflow.errors import ConfigError
 
 from .atmos_config import AtmosConfig
 from .model import StackInstance
+from .naming import context_from_vars
 from .templates import TemplateError, render
 
-_CONTEXT_KEYS = ("namespace", "tenant", "environment", "stage", "region")
 _TOKENS = ("{base-component}", "{component}", "{component-path}", "{namespace}", "{environment}", "{region}",
            "{tenant}", "{stage}", "{workspace}", "{terraform_workspace}", "{attributes}")
 _TOKEN = re.compile("|".join(re.escape(token) for token in _TOKENS))
@@ -65,13 +64,9 @@ def atlantis_project(inst: StackInstance, atmos: AtmosConfig) -> str:
 
 
 def instance_context(inst: StackInstance) -> dict[str, str]:
-    """Atmos' `GetContextFromVars` (string vars only) plus the component, `/` turned into `-`."""
-    context = {key: value for key in _CONTEXT_KEYS if isinstance(value := inst.vars.get(key), str)}
-    attributes = inst.vars.get("attributes")
-    if isinstance(attributes, list):
-        context["attributes"] = "-".join(_go_string(a) for a in attributes)
-    context["component"] = inst.component.replace("/", "-")
-    return context
+    """The Atmos context of the vars (as the workspace pattern reads it), plus the component with
+    `/` turned into `-`."""
+    return {**context_from_vars(inst.vars), "component": inst.component.replace("/", "-")}
 
 
 def replace_context_tokens(context: dict[str, str], pattern: str) -> str:
@@ -99,8 +94,3 @@ def _context_prefix(inst: StackInstance, atmos: AtmosConfig, context: dict[str, 
             parts.append(value)
     return "-".join(parts)
 
-
-def _go_string(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
