@@ -659,7 +659,7 @@ class StackResolver:
     def _template_renderer(self, section: dict[str, Any], stack: str, name: str) -> Callable[[str, str], str]:
         def render_template(text: str, path: str) -> str:
             try:
-                result = render(text, section)
+                result = render(text, section, environ=self.environ)
             except TemplateError as exc:
                 raise ConfigError(
                     f"{self._origin(name, path)}: stack {stack!r} component {name!r}: {path}: {exc}"
@@ -675,7 +675,7 @@ class StackResolver:
             args = marker.args
             if "{{" in args:
                 try:
-                    args = render(args, section)
+                    args = render(args, section, environ=self.environ)
                 except TemplateError as exc:
                     raise ConfigError(
                         f"{marker.file}:{marker.line}: !{marker.function} in stack {stack!r} "

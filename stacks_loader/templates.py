@@ -1,21 +1,25 @@
-"""The small subset of Go templates the loader renders, refusing everything else.
+"""Go `text/template`, as Atmos renders stack manifests (`missingkey=error`), in pure Python.
 
-Supported inside `{{ }}`: a field path (`.vars.stage`, `.stack`, `.flavor`), a string literal
-(`"x"` or a raw `` `x` ``, used to escape braces), and `printf "fmt" args…` with `%s`/`%v`/`%d`.
-Anything else (`if`, pipes, other functions) is a `TemplateError`, never passed through.
+Actions, pipelines, variables, `if` / `else if` / `with` / `range` (with `break`, `continue`),
+trim markers and comments behave as Go's; the functions are Go's builtins and the Sprig ones in
+`template_functions`. Refused with a `TemplateError`, never passed through: other functions
+(Gomplate's, `atmos.Component`, `atmos.Store`: they read the outside world), `define` /
+`template` / `block`, and a map, list or null printed into a value.
 """
 
 from __future__ import annotations
 
+import ast
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
-_FIELD = re.compile(r"\.[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*\Z")
+from .template_functions import SUPPORTED, FunctionError, functions, strval, truth
+
 _SPACE = " \t\r\n"  # what Go's trim markers (`{{- `, ` -}}`) remove
 _SPACE_CHARS = frozenset(_SPACE)
-_VERB = re.compile(r"%[-+# 0]*\d*(?:\.\d+)?([a-zA-Z%])")
 
 
 class TemplateError(Exception):
@@ -36,35 +40,30 @@ def render(
     scalar: Callable[[Any], Any] | None = None,
     *,
     keep_missing: bool = False,
+    environ: Mapping[str, str] | None = None,
 ) -> str:
-    """Render every `{{ … }}` action in `text` against `data`.
+    """Render the template `text` against `data`.
 
-    With `keep_missing`, an action reading an undefined value is left as written (to be rendered
-    later with more data), as Atmos' `ignore_missing_template_values` defers it.
+    With `keep_missing`, a top-level action or block reading an undefined value is left as
+    written (to be rendered later with more data), as Atmos' `ignore_missing_template_values`
+    defers it. `scalar` converts each value a field step reads (an `!env` marker to its text).
+    The Sprig `env` / `expandenv` functions read `environ` only; without it they are refused.
     """
+    if "{{" not in text:
+        return text
+    nodes = _parse(text)
+    run = _Run(data, scalar, functions(environ) if environ is not None else _DEFAULT_FUNCTIONS)
     out: list[str] = []
-    pos = 0
-    trim_next = False
-    for action in _actions(text):
-        chunk = text[pos : action.start]
-        if trim_next:
-            chunk = chunk.lstrip(_SPACE)
-        if action.trim_left:
-            chunk = chunk.rstrip(_SPACE)
-        out.append(chunk)
-        if action.body is not None:  # a `{{/* comment */}}` renders to nothing
-            try:
-                out.append(_evaluate(action.body.strip(_SPACE), data, scalar))
-            except _Missing:
-                if not keep_missing:
-                    raise
-                out.append(text[action.start : action.end])
-        trim_next = action.trim_right
-        pos = action.end
-    tail = text[pos:]
-    if trim_next:
-        tail = tail.lstrip(_SPACE)
-    out.append(tail)
+    for node in nodes:
+        if not keep_missing:
+            run.node(node, data, out)
+            continue
+        mark = len(out)
+        try:
+            run.node(node, data, out)
+        except _Missing:
+            del out[mark:]
+            out.append(text[node.start : node.end])
     return "".join(out)
 
 
@@ -152,22 +151,6 @@ def template_fields(text: str) -> list[str]:
     return [m.group(0)[1:] for m in re.finditer(r"\.[A-Za-z_][A-Za-z0-9_.]*", text)]
 
 
-def _evaluate(expr: str, data: Mapping[str, Any], scalar: Callable[[Any], Any] | None) -> str:
-    if not expr:
-        raise TemplateError("empty template action '{{ }}'")
-    if _FIELD.match(expr):
-        return format_value(lookup(data, expr, scalar), expr)
-    tokens = _tokens(expr)
-    if len(tokens) == 1 and _is_literal(tokens[0]):
-        return _literal(tokens[0])
-    if tokens[0] == "printf" and len(tokens) >= 2 and _is_literal(tokens[1]):
-        return _printf(_literal(tokens[1]), tokens[2:], data, scalar, expr)
-    raise TemplateError(
-        f"unsupported template '{{{{ {expr} }}}}' (only field references like '{{{{ .vars.name }}}}',"
-        " string literals and printf are supported)"
-    )
-
-
 def lookup(data: Mapping[str, Any], path: str, scalar: Callable[[Any], Any] | None = None) -> Any:
     """`.vars.stage` in `data`; a missing key is a `TemplateError` naming the path."""
     value: Any = data
@@ -205,63 +188,505 @@ def format_value(value: Any, path: str) -> str:
     raise TemplateError(f"template value '{path}' is a {type(value).__name__}, not a scalar")
 
 
-def _tokens(expr: str) -> list[str]:
-    """Split an action's body into literals and words, as Go's lexer does (quotes hold spaces)."""
-    tokens: list[str] = []
-    i = 0
-    while i < len(expr):
-        if expr[i] in _SPACE:
-            i += 1
-            continue
-        start = i
-        if expr[i] in "\"`'":
-            i = _skip_literal(expr, i, start)
-        else:
-            while i < len(expr) and expr[i] not in _SPACE and expr[i] not in "\"`'":
+
+
+# parsing ------------------------------------------------------------------------------------
+# An operand is a tuple: ("lit", value) | ("field", names) | ("var", name, names)
+# | ("func", name) | ("pipe", _Pipe, names); a command is a tuple of operands.
+
+_KEYWORDS = frozenset({"if", "else", "end", "range", "with", "break", "continue", "define", "template", "block"})
+_TOKEN = re.compile(
+    r"""(?P<space>\s+)"""
+    r"""|(?P<assign>:=)|(?P<punct>[|(),=])"""
+    r"""|(?P<num>[+-]?(?:0[xX][0-9a-fA-F_]+|0[bB][01_]+|0[oO][0-7_]+"""
+    r"""|(?:\d[\d_]*(?:\.[\d_]*)?|\.\d[\d_]*)(?:[eE][+-]?\d+)?))"""
+    r"""|(?P<field>\.[A-Za-z_][A-Za-z0-9_]*)|(?P<dot>\.)"""
+    r"""|(?P<var>\$[A-Za-z0-9_]*)|(?P<ident>[A-Za-z_][A-Za-z0-9_]*)"""
+    r"""|(?P<str>"(?:[^"\\\n]|\\.)*")|(?P<raw>`[^`]*`)|(?P<char>'(?:[^'\\\n]|\\.)+')"""
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Token:
+    kind: str
+    value: Any
+    spaced: bool  # whitespace before it: `$x.a` is one operand, `$x .a` two
+
+
+@dataclass(frozen=True, slots=True)
+class _Pipe:
+    decl: tuple[str, ...]  # variables it declares (`:=`) or assigns (`=`)
+    assign: bool
+    commands: tuple[tuple[tuple[Any, ...], ...], ...]
+    source: str
+    plain: str | None  # the path when the pipe is one field or variable reference
+
+
+@dataclass(frozen=True, slots=True)
+class _Node:
+    kind: str  # text | out | if | with | range | break | continue
+    start: int
+    end: int
+    text: str = ""
+    pipe: _Pipe | None = None
+    branches: tuple[tuple[_Pipe, tuple[_Node, ...]], ...] = ()
+    otherwise: tuple[_Node, ...] | None = None
+
+
+@lru_cache(maxsize=4096)
+def _parse(text: str) -> tuple[_Node, ...]:
+    parser = _Parser(text)
+    nodes, stop = parser.nodes(loop=False)
+    if stop is not None:
+        raise TemplateError(f"unexpected {{{{ {stop[0]} }}}} in {_excerpt(text, stop[1])}")
+    return nodes
+
+
+class _Parser:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.items = list(_items(text))
+        self.pos = 0
+
+    def nodes(self, *, loop: bool) -> tuple[tuple[_Node, ...], tuple[str, int, list[_Token]] | None]:
+        """Nodes up to an `{{ else … }}` or `{{ end }}` (returned as the stop) or the end of text."""
+        out: list[_Node] = []
+        while self.pos < len(self.items):
+            item = self.items[self.pos]
+            self.pos += 1
+            if isinstance(item, str):
+                if item:
+                    out.append(_Node("text", 0, 0, text=item))
+                continue
+            if item.body is None:
+                continue
+            tokens = _lex(item.body, self.text, item.start)
+            if not tokens:
+                raise TemplateError(f"missing value for command in {_excerpt(self.text, item.start)}")
+            word = tokens[0].value if tokens[0].kind == "ident" else None
+            if word in ("end", "else"):
+                return tuple(out), (word, item.start, tokens[1:])
+            if word in ("if", "with"):
+                out.append(self.block(word, item, tokens[1:], loop))
+            elif word == "range":
+                out.append(self.range(item, tokens[1:]))
+            elif word in ("break", "continue"):
+                if not loop:
+                    raise TemplateError(f"{{{{ {word} }}}} outside {{{{ range }}}} in {_excerpt(self.text, item.start)}")
+                out.append(_Node(word, item.start, item.end))
+            elif word in ("define", "template", "block"):
+                raise TemplateError(f"{{{{ {word} }}}} (named templates) is not supported in "
+                                    f"{_excerpt(self.text, item.start)}")
+            else:
+                out.append(_Node("out", item.start, item.end, pipe=self.pipe(tokens, self.source(item))))
+        return tuple(out), None
+
+    def block(self, word: str, item: _Action, tokens: list[_Token], loop: bool) -> _Node:
+        branches: list[tuple[_Pipe, tuple[_Node, ...]]] = []
+        otherwise: tuple[_Node, ...] | None = None
+        while True:
+            condition = self.pipe(tokens, self.source(item))
+            body, stop = self.nodes(loop=loop)
+            branches.append((condition, body))
+            if stop is None:
+                raise TemplateError(f"unclosed {{{{ {word} }}}}: no {{{{ end }}}} for {_excerpt(self.text, item.start)}")
+            kind, at, rest = stop
+            if kind == "end":
+                break
+            if rest and rest[0].kind == "ident" and rest[0].value == word:  # `else if` / `else with`
+                tokens = rest[1:]
+                continue
+            if rest:
+                raise TemplateError(f"unexpected {{{{ else {rest[0].value} }}}} in {_excerpt(self.text, at)}")
+            otherwise, stop = self.nodes(loop=loop)
+            if stop is None or stop[0] != "end":
+                raise TemplateError(f"unclosed {{{{ {word} }}}}: no {{{{ end }}}} for {_excerpt(self.text, item.start)}")
+            break
+        return _Node(word, item.start, self._end(), branches=tuple(branches), otherwise=otherwise)
+
+    def range(self, item: _Action, tokens: list[_Token]) -> _Node:
+        pipe = self.pipe(tokens, self.source(item), range_decl=True)
+        body, stop = self.nodes(loop=True)
+        otherwise = None
+        if stop is not None and stop[0] == "else" and not stop[2]:
+            otherwise, stop = self.nodes(loop=False)
+        if stop is None or stop[0] != "end" or stop[2]:
+            raise TemplateError(f"unclosed {{{{ range }}}}: no {{{{ end }}}} for {_excerpt(self.text, item.start)}")
+        return _Node("range", item.start, self._end(), pipe=pipe, branches=((pipe, body),), otherwise=otherwise)
+
+    def source(self, item: _Action) -> str:
+        return self.text[item.start : item.end]
+
+    def _end(self) -> int:
+        return self.items[self.pos - 1].end  # the `{{ end }}` just consumed
+
+    def pipe(self, tokens: list[_Token], source: str, *, allow_decl: bool = True,
+             range_decl: bool = False) -> _Pipe:
+        where = repr(source)
+        decl: tuple[str, ...] = ()
+        assign = False
+        i = 0
+        if tokens and tokens[0].kind == "var":
+            names, j = [tokens[0].value], 1
+            if range_decl and j + 1 < len(tokens) and tokens[j].kind == "," and tokens[j + 1].kind == "var":
+                names.append(tokens[j + 1].value)
+                j += 2
+            if j < len(tokens) and tokens[j].kind in (":=", "="):
+                decl, assign, i = tuple(names), tokens[j].kind == "=", j + 1
+                if not allow_decl:
+                    raise TemplateError(f"a variable declaration is not allowed inside ( ) in {where}")
+        if i >= len(tokens):
+            raise TemplateError(f"missing value in {where}")
+        commands: list[tuple[tuple[Any, ...], ...]] = []
+        while True:
+            command, i = self.command(tokens, i, where)
+            commands.append(command)
+            if i >= len(tokens):
+                break
+            if tokens[i].kind == "|":
                 i += 1
-        tokens.append(expr[start:i])
+                continue
+            raise TemplateError(f"unexpected {tokens[i].value!r} in {where}")
+        plain = None
+        if len(commands) == 1 and len(commands[0]) == 1 and not decl:
+            operand = commands[0][0]
+            if operand[0] == "field":
+                plain = "." + ".".join(operand[1])
+            elif operand[0] == "var":
+                plain = operand[1] + "".join("." + n for n in operand[2])
+        return _Pipe(decl, assign, tuple(commands), source, plain)
+
+    def command(self, tokens: list[_Token], i: int, where: str) -> tuple[tuple[tuple[Any, ...], ...], int]:
+        operands: list[tuple[Any, ...]] = []
+        while i < len(tokens) and tokens[i].kind not in ("|", ")"):
+            operand, i = self.operand(tokens, i, where)
+            operands.append(operand)
+        if not operands:
+            raise TemplateError(f"missing command in {where}")
+        return tuple(operands), i
+
+    def operand(self, tokens: list[_Token], i: int, where: str) -> tuple[tuple[Any, ...], int]:
+        token = tokens[i]
+        i += 1
+        kind = token.kind
+        if kind == "lit":
+            operand: tuple[Any, ...] = ("lit", token.value)
+        elif kind == "field":
+            names = [token.value]
+            while i < len(tokens) and tokens[i].kind == "field" and not tokens[i].spaced:
+                names.append(tokens[i].value)
+                i += 1
+            return ("field", tuple(names)), i
+        elif kind == "dot":
+            operand = ("field", ())
+        elif kind == "var":
+            operand = ("var", token.value, ())
+        elif kind == "ident":
+            name = token.value
+            if name in ("true", "false"):
+                operand = ("lit", name == "true")
+            elif name == "nil":
+                operand = ("lit", None)
+            elif name in _KEYWORDS:
+                raise TemplateError(f"unexpected keyword {name!r} in {where}")
+            elif i < len(tokens) and tokens[i].kind == "field" and not tokens[i].spaced:
+                qualified = f"{name}.{tokens[i].value}"
+                if qualified not in SUPPORTED:
+                    raise TemplateError(f"function {qualified} is not supported in {where} (Go builtins, Sprig "
+                                        "and Gomplate's strings functions are; those reading the outside world, "
+                                        "such as atmos.Component, atmos.Store or datasources, are not)")
+                return ("func", qualified), i + 1
+            elif name not in SUPPORTED:
+                raise TemplateError(f"function {name!r} is not supported in {where} "
+                                    "(Go builtins and Sprig functions are)")
+            else:
+                operand = ("func", name)
+        elif kind == "(":
+            depth, j = 1, i
+            while j < len(tokens) and depth:
+                depth += {"(": 1, ")": -1}.get(tokens[j].kind, 0)
+                j += 1
+            if depth:
+                raise TemplateError(f"unclosed '(' in {where}")
+            inner = tokens[i : j - 1]
+            if not inner:
+                raise TemplateError(f"empty '( )' in {where}")
+            operand, i = ("pipe", self.pipe(inner, where[1:-1], allow_decl=False), ()), j
+        else:
+            raise TemplateError(f"unexpected {token.value!r} in {where}")
+        names = []
+        while i < len(tokens) and tokens[i].kind == "field" and not tokens[i].spaced:
+            names.append(tokens[i].value)
+            i += 1
+        if names:
+            if operand[0] == "var":
+                operand = ("var", operand[1], tuple(names))
+            elif operand[0] == "pipe":
+                operand = ("pipe", operand[1], tuple(names))
+            else:
+                raise TemplateError(f"can't read field .{names[0]} of {token.value!r} in {where}")
+        return operand, i
+
+
+def _items(text: str) -> Iterator[str | _Action]:
+    """Text chunks (trim markers applied) and actions, in order."""
+    pos = 0
+    trim_next = False
+    for action in _actions(text):
+        chunk = text[pos : action.start]
+        if trim_next:
+            chunk = chunk.lstrip(_SPACE)
+        if action.trim_left:
+            chunk = chunk.rstrip(_SPACE)
+        yield chunk
+        yield action
+        trim_next = action.trim_right
+        pos = action.end
+    tail = text[pos:]
+    yield tail.lstrip(_SPACE) if trim_next else tail
+
+
+def _lex(body: str, text: str, start: int) -> list[_Token]:
+    tokens: list[_Token] = []
+    pos = 0
+    spaced = True
+    while pos < len(body):
+        match = _TOKEN.match(body, pos)
+        if match is None:
+            raise TemplateError(f"unexpected {body[pos]!r} in template action {_excerpt(text, start)}")
+        pos = match.end()
+        kind = match.lastgroup
+        raw = match.group()
+        if kind == "space":
+            spaced = True
+            continue
+        if kind in ("assign", "punct"):
+            tokens.append(_Token(raw, raw, spaced))
+        elif kind == "field":
+            tokens.append(_Token("field", raw[1:], spaced))
+        elif kind == "num":
+            tokens.append(_Token("lit", _number(raw, text, start), spaced))
+        elif kind == "str":
+            tokens.append(_Token("lit", _unquote(raw, text, start), spaced))
+        elif kind == "raw":
+            tokens.append(_Token("lit", raw[1:-1], spaced))
+        elif kind == "char":
+            value = _unquote(raw, text, start)
+            if len(value) != 1:
+                raise TemplateError(f"malformed character constant {raw} in {_excerpt(text, start)}")
+            tokens.append(_Token("lit", ord(value), spaced))
+        else:  # dot, var, ident
+            tokens.append(_Token(kind, raw, spaced))
+        spaced = False
     return tokens
 
 
-def _is_literal(token: str) -> bool:
-    return len(token) >= 2 and token[0] == token[-1] and token[0] in "\"`"
+def _number(raw: str, text: str, start: int) -> int | float:
+    clean = raw.replace("_", "")
+    try:
+        if re.fullmatch(r"[+-]?0[xXbBoO].*", clean):
+            return int(clean, 0)
+        if re.fullmatch(r"[+-]?0\d+", clean):
+            return int(clean, 8)  # Go reads a leading zero as octal
+        if re.fullmatch(r"[+-]?\d+", clean):
+            return int(clean)
+        return float(clean)
+    except ValueError:
+        raise TemplateError(f"bad number syntax {raw!r} in {_excerpt(text, start)}") from None
 
 
-def _literal(token: str) -> str:
-    if token[0] == "`":
-        return token[1:-1]
-    body = token[1:-1]
-    return re.sub(r"\\(.)", lambda m: {"n": "\n", "t": "\t"}.get(m.group(1), m.group(1)), body)
+def _unquote(raw: str, text: str, start: int) -> str:
+    try:
+        value = ast.literal_eval(raw if raw[0] == '"' else '"' + raw[1:-1].replace('"', '\\"') + '"')
+    except (ValueError, SyntaxError):
+        raise TemplateError(f"bad escape in {raw} in {_excerpt(text, start)}") from None
+    return value
 
 
-def _printf(fmt: str, args: list[str], data: Mapping[str, Any], scalar, expr: str) -> str:
-    values: list[str] = []
-    for arg in args:
-        if _is_literal(arg):
-            values.append(_literal(arg))
-        elif _FIELD.match(arg):
-            values.append(format_value(lookup(data, arg, scalar), arg))
-        elif re.fullmatch(r"-?\d+", arg):
-            values.append(arg)
+# evaluation ---------------------------------------------------------------------------------
+
+_NONE = object()  # no piped value
+_DEFAULT_FUNCTIONS = functions(None)
+
+
+class _Break(Exception):
+    pass
+
+
+class _Continue(Exception):
+    pass
+
+
+class _Run:
+    def __init__(self, root: Mapping[str, Any], scalar: Callable[[Any], Any] | None,
+                 funcs: dict[str, Callable[..., Any]]) -> None:
+        self.root = root
+        self.scalar = scalar
+        self.funcs = funcs
+        self.vars: list[list[Any]] = [["$", root]]
+
+    def node(self, node: _Node, dot: Any, out: list[str]) -> None:
+        kind = node.kind
+        if kind == "text":
+            out.append(node.text)
+        elif kind == "out":
+            pipe = node.pipe
+            value = self.pipe(pipe, dot)  # type: ignore[arg-type]
+            if not pipe.decl:  # type: ignore[union-attr]
+                out.append(self.output(value, pipe))  # type: ignore[arg-type]
+        elif kind in ("if", "with"):
+            mark = len(self.vars)
+            try:
+                for condition, body in node.branches:
+                    value = self.pipe(condition, dot)
+                    if truth(value):
+                        self.nodes(body, value if kind == "with" else dot, out)
+                        return
+                if node.otherwise is not None:
+                    self.nodes(node.otherwise, dot, out)
+            finally:
+                del self.vars[mark:]
+        elif kind == "range":
+            self.range(node, dot, out)
+        elif kind == "break":
+            raise _Break
         else:
-            raise TemplateError(f"unsupported printf argument {arg!r} in '{{{{ {expr} }}}}'")
-    out: list[str] = []
-    pos = 0
-    index = 0
-    for match in _VERB.finditer(fmt):
-        out.append(fmt[pos : match.start()])
-        verb = match.group(1)
-        if verb == "%":
-            out.append("%")
-        elif verb in ("s", "v", "d"):
-            if index >= len(values):
-                raise TemplateError(f"printf in '{{{{ {expr} }}}}' has more verbs than arguments")
-            out.append(values[index])
-            index += 1
+            raise _Continue
+
+    def nodes(self, nodes: tuple[_Node, ...], dot: Any, out: list[str]) -> None:
+        mark = len(self.vars)
+        try:
+            for node in nodes:
+                self.node(node, dot, out)
+        finally:
+            del self.vars[mark:]
+
+    def range(self, node: _Node, dot: Any, out: list[str]) -> None:
+        pipe = node.pipe
+        assert pipe is not None
+        value = self.pipe(_Pipe((), False, pipe.commands, pipe.source, pipe.plain), dot)
+        if isinstance(value, Mapping):
+            items = [(k, value[k]) for k in sorted(value, key=strval)]
+        elif isinstance(value, (list, tuple)):
+            items = list(enumerate(value))
+        elif isinstance(value, int) and not isinstance(value, bool):
+            if len(pipe.decl) > 1:
+                raise TemplateError(f"can't use two variables to range over an integer in {pipe.source!r}")
+            items = [(i, i) for i in range(value)]
+        elif value is None:
+            items = []
         else:
-            raise TemplateError(f"printf verb '%{verb}' is not supported in '{{{{ {expr} }}}}'")
-        pos = match.end()
-    out.append(fmt[pos:])
-    if index != len(values):
-        raise TemplateError(f"printf in '{{{{ {expr} }}}}' has more arguments than verbs")
-    return "".join(out)
+            raise TemplateError(f"range can't iterate over {strval(value)!r} in {pipe.source!r}")
+        if not items:
+            if node.otherwise is not None:
+                self.nodes(node.otherwise, dot, out)
+            return
+        body = node.branches[0][1]
+        for key, element in items:
+            mark = len(self.vars)
+            if len(pipe.decl) == 1:
+                self.vars.append([pipe.decl[0], element])
+            elif len(pipe.decl) == 2:
+                self.vars.append([pipe.decl[0], key])
+                self.vars.append([pipe.decl[1], element])
+            try:
+                self.nodes(body, element, out)
+            except _Continue:
+                continue
+            except _Break:
+                break
+            finally:
+                del self.vars[mark:]
+
+    def pipe(self, pipe: _Pipe, dot: Any) -> Any:
+        value: Any = _NONE
+        for command in pipe.commands:
+            value = self.command(command, dot, value, pipe)
+        if pipe.decl:
+            if pipe.assign:
+                self.variable(pipe.decl[0], pipe)[1] = value
+            else:
+                self.vars.append([pipe.decl[0], value])
+        return value
+
+    def command(self, command: tuple[tuple[Any, ...], ...], dot: Any, piped: Any, pipe: _Pipe) -> Any:
+        first = command[0]
+        if first[0] != "func":
+            if len(command) > 1 or piped is not _NONE:
+                raise TemplateError(f"can't give an argument to a non-function in {pipe.source!r}")
+            return self.operand(first, dot, pipe)
+        name = first[1]
+        if name in ("and", "or"):  # lazy, and they return the deciding operand (Go 1.18)
+            operands = list(command[1:])
+            if not operands and piped is _NONE:
+                raise TemplateError(f"{name} needs at least one argument in {pipe.source!r}")
+            if piped is not _NONE:
+                operands.append(("lit", piped))
+            for operand in operands[:-1]:
+                value = self.operand(operand, dot, pipe)
+                if truth(value) == (name == "or"):
+                    return value
+            return self.operand(operands[-1], dot, pipe)
+        args = [self.operand(operand, dot, pipe) for operand in command[1:]]
+        if piped is not _NONE:
+            args.append(piped)
+        try:
+            return self.funcs[name](*args)
+        except FunctionError as exc:
+            raise TemplateError(f"{exc} in {pipe.source!r}") from None
+        except TypeError:
+            raise TemplateError(f"wrong number or type of arguments for {name} ({len(args)} given) in "
+                                f"{pipe.source!r}") from None
+
+    def operand(self, operand: tuple[Any, ...], dot: Any, pipe: _Pipe) -> Any:
+        kind = operand[0]
+        if kind == "lit":
+            return operand[1]
+        if kind == "field":
+            return self.walk(dot, operand[1], "", pipe)
+        if kind == "var":
+            return self.walk(self.variable(operand[1], pipe)[1], operand[2], operand[1], pipe)
+        if kind == "pipe":
+            return self.walk(self.pipe(operand[1], dot), operand[2], "(…)", pipe)
+        if kind == "func":  # a function named as an argument: Go calls it with no arguments
+            return self.command((operand,), dot, _NONE, pipe)
+        raise TemplateError(f"unexpected operand in {pipe.source!r}")  # pragma: no cover
+
+    def variable(self, name: str, pipe: _Pipe) -> list[Any]:
+        for slot in reversed(self.vars):
+            if slot[0] == name:
+                return slot
+        raise TemplateError(f"undefined variable {name} in {pipe.source!r}")
+
+    def walk(self, value: Any, names: tuple[str, ...], base: str, pipe: _Pipe) -> Any:
+        path = base
+        scalar = self.scalar
+        for name in names:
+            parent, path = path, f"{path}.{name}"
+            if isinstance(value, Mapping):
+                if name not in value:
+                    if path == ".locals" and value is self.root:
+                        # not "missing": without a file's locals, deferring (keep_missing) never helps
+                        path = base + "".join("." + n for n in names)
+                        raise TemplateError(f"template value '{path}': stackflow does not resolve Atmos' "
+                                            "`locals` here (file-scoped template variables)")
+                    raise _Missing(f"template value '{path}' is not defined")
+                value = value[name]
+                if scalar is not None:
+                    value = scalar(value)
+            elif value is None:
+                raise TemplateError(f"template value '{path}': '{parent or '.'}' is null")
+            else:
+                raise TemplateError(f"template value '{path}': can't read a field of a {type(value).__name__}")
+        return value
+
+    def output(self, value: Any, pipe: _Pipe) -> str:
+        if pipe.plain is not None:
+            return format_value(value, pipe.plain)
+        if isinstance(value, str):
+            return value
+        if value is None or isinstance(value, (Mapping, list, tuple)):
+            what = "null" if value is None else ("a map" if isinstance(value, Mapping) else "a list")
+            raise TemplateError(f"'{pipe.source}' gives {what}, not a scalar to print "
+                                "(use toJson, join or index)")
+        return format_value(value, pipe.source)

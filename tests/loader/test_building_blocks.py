@@ -46,12 +46,14 @@ def test_globs_follow_doublestar(pattern, path, matches):
     assert glob_match(pattern, path) is matches
 
 
-def test_templates_render_fields_literals_and_printf_only():
+def test_templates_render_go_syntax_and_refuse_what_atmos_reads_from_outside():
     data = {"vars": {"tenant": "plat", "n": 3, "on": True}, "stack": "dev"}
     assert render("{{ .vars.tenant }}-{{.stack}}", data) == "plat-dev"
     assert render('{{ printf "%s-%d" .vars.tenant .vars.n }} {{ .vars.on }}', data) == "plat-3 true"
     assert render('{{ "{{" }} .x }}', data) == "{{ .x }}"
-    for bad in ("{{ if .stack }}x{{ end }}", "{{ .stack | upper }}", "{{ index .vars 0 }}", "{{ .vars }}"):
+    assert render('{{ if .stack }}{{ .stack | upper }}{{ end }}', data) == "DEV"
+    for bad in ("{{ index .vars 0 }}", "{{ .vars }}", "{{ atmos.Store \"ssm\" .stack \"vpc\" \"id\" }}",
+                "{{ template \"x\" }}", "{{ env \"HOME\" }}"):
         with pytest.raises(TemplateError):
             render(bad, data)
 

@@ -146,17 +146,17 @@ def test_import_context_reaches_nested_imports_and_the_parent_context_wins(tmp_p
     assert vars_of(stacks)["color"] == "blue" and vars_of(stacks)["shape"] == "round"
 
 
-def test_go_template_control_syntax_in_an_import_is_refused_naming_the_file(tmp_path):
-    with pytest.raises(ConfigError, match=r"stacks/catalog/eks.yaml: unsupported template '\{\{ if"):
-        load_repo(tmp_path, {
-            "stacks/catalog/eks.yaml": "vars: {x: '{{ if .on }}yes{{ end }}'}\n",
-            "stacks/deploy/dev.yaml": ctx("""
-                import:
-                  - path: catalog/eks
-                    context: {on: true}
-                components: {terraform: {app: {}}}
-            """),
-        })
+def test_go_template_control_syntax_in_an_import_renders_with_the_context(tmp_path):
+    stacks = load_repo(tmp_path, {
+        "stacks/catalog/eks.yaml": "vars: {x: '{{ if .on }}yes{{ else }}no{{ end }}', n: '{{ range .ids }}{{ . }};{{ end }}'}\n",
+        "stacks/deploy/dev.yaml": ctx("""
+            import:
+              - path: catalog/eks
+                context: {on: true, ids: [a, b]}
+            components: {terraform: {app: {}}}
+        """),
+    })
+    assert vars_of(stacks)["x"] == "yes" and vars_of(stacks)["n"] == "a;b;"
 
 
 def test_a_raw_string_escapes_a_template_from_the_import_context_to_the_component(tmp_path):
@@ -175,13 +175,25 @@ def test_an_unterminated_string_in_a_template_is_a_config_error_naming_the_file(
         })
 
 
-def test_template_pipes_and_functions_are_refused(tmp_path):
-    with pytest.raises(ConfigError, match=r"stacks/catalog/eks.yaml: unsupported template '\{\{ .name \| upper"):
+def test_template_pipes_and_sprig_functions_render_in_an_import(tmp_path):
+    stacks = load_repo(tmp_path, {
+        "stacks/catalog/eks.yaml": "vars: {x: '{{ .name | upper | printf \"%s-1\" }}', y: '{{ .size | default 3 }}'}\n",
+        "stacks/deploy/dev.yaml": ctx("""
+            import:
+              - {path: catalog/eks, context: {name: a, size: 0}}
+            components: {terraform: {app: {}}}
+        """),
+    })
+    assert vars_of(stacks)["x"] == "A-1" and vars_of(stacks)["y"] == "3"  # quoted in the file: a string
+
+
+def test_gomplate_and_atmos_template_functions_are_refused_naming_the_file(tmp_path):
+    with pytest.raises(ConfigError, match=r"stacks/catalog/eks.yaml: function atmos.Component is not supported"):
         load_repo(tmp_path, {
-            "stacks/catalog/eks.yaml": "vars: {x: '{{ .name | upper }}'}\n",
+            "stacks/catalog/eks.yaml": "vars: {x: '{{ (atmos.Component \"vpc\" .stack).outputs.id }}'}\n",
             "stacks/deploy/dev.yaml": ctx("""
                 import:
-                  - {path: catalog/eks, context: {name: a}}
+                  - {path: catalog/eks, context: {stack: dev}}
                 components: {terraform: {app: {}}}
             """),
         })

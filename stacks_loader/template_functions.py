@@ -1,0 +1,817 @@
+"""The functions templates may call: Go's builtins and the Sprig functions Atmos stacks use.
+
+Each behaves as Go's `text/template` or Masterminds Sprig v3 does (argument order, conversions,
+Go's formatting of values). A function not listed here is refused by the renderer, never guessed:
+Gomplate's and Atmos' own (`atmos.Component`, `atmos.Store`, …) read the outside world.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import math
+import re
+import urllib.parse
+from collections.abc import Callable, Mapping
+from typing import Any
+
+
+_GO_SPACE = " \t\n\v\f\r\x85\xa0"  # what Go's strings.TrimSpace removes
+
+
+class FunctionError(Exception):
+    """A function refused its arguments; the renderer names the action."""
+
+
+# Go's formatting of values -------------------------------------------------------------------
+
+
+def go_string(value: Any) -> str:
+    """`fmt.Sprint` of one value, as Go prints YAML-decoded data (`%v`)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return _go_float(value)
+    if value is None:
+        return "<nil>"
+    if isinstance(value, Mapping):
+        return "map[" + " ".join(f"{go_string(k)}:{go_string(v)}" for k, v in _sorted_items(value)) + "]"
+    if isinstance(value, (list, tuple)):
+        return "[" + " ".join(go_string(v) for v in value) + "]"
+    return str(value)
+
+
+def _go_float(value: float) -> str:
+    """Go's `%v` of a float64: shortest repr, exponent form below 1e-4 and from 1e21."""
+    if math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
+    if math.isnan(value):
+        return "NaN"
+    if value == 0:
+        return "0"
+    exponent = math.floor(math.log10(abs(value)))
+    if -4 <= exponent < 21:
+        text = repr(value)
+        if "e" in text:  # Python switches to exponents at 1e16
+            text = f"{value:f}".rstrip("0").rstrip(".")
+        return text[:-2] if text.endswith(".0") else text
+    mantissa, _, exp = repr(value).partition("e")
+    if not exp:
+        mantissa, _, exp = f"{value:e}".partition("e")
+        mantissa = mantissa.rstrip("0").rstrip(".")
+    sign = "-" if exp.startswith("-") else "+"
+    return f"{mantissa.removesuffix('.0')}e{sign}{exp.lstrip('+-').rjust(2, '0')}"
+
+
+def _sorted_items(value: Mapping[Any, Any]) -> list[tuple[Any, Any]]:
+    return sorted(value.items(), key=lambda item: go_string(item[0]))
+
+
+def truth(value: Any) -> bool:
+    """Go template truthiness: false, 0, "", nil and empty collections are false."""
+    if value is None:
+        return False
+    if isinstance(value, (bool, int, float, str, list, tuple, dict)) or isinstance(value, Mapping):
+        return bool(value)
+    return True
+
+
+def go_sprint(*args: Any) -> str:
+    """`fmt.Sprint`: a space between operands when neither side is a string."""
+    out: list[str] = []
+    for i, arg in enumerate(args):
+        if i and not isinstance(arg, str) and not isinstance(args[i - 1], str):
+            out.append(" ")
+        out.append(go_string(arg))
+    return "".join(out)
+
+
+_VERB = re.compile(r"%([-+# 0]*)(\*|\d+)?(?:\.(\d*))?([a-zA-Z%])")
+
+
+def go_sprintf(fmt: str, *args: Any) -> str:
+    """`fmt.Sprintf` for the verbs stack templates use; a verb/argument mismatch is refused."""
+    out: list[str] = []
+    pos = 0
+    index = 0
+    for match in _VERB.finditer(fmt):
+        out.append(fmt[pos : match.start()])
+        pos = match.end()
+        flags, width, precision, verb = match.groups()
+        if verb == "%":
+            out.append("%")
+            continue
+        if width == "*":
+            raise FunctionError(f"printf width '*' is not supported in {fmt!r}")
+        if index >= len(args):
+            raise FunctionError(f"printf {fmt!r} has more verbs than arguments")
+        text = _format_verb(verb, flags, precision, args[index], fmt)
+        index += 1
+        if width:
+            pad = "0" if "0" in flags and "-" not in flags and verb not in "sqvt" else " "
+            size = int(width)
+            if "-" in flags:
+                text = text.ljust(size)
+            elif pad == "0" and text[:1] in "+-":
+                text = text[0] + text[1:].rjust(size - 1, "0")
+            else:
+                text = text.rjust(size, pad)
+        out.append(text)
+    out.append(fmt[pos:])
+    if index != len(args):
+        raise FunctionError(f"printf {fmt!r} has more arguments than verbs")
+    return "".join(out)
+
+
+def _format_verb(verb: str, flags: str, precision: str | None, value: Any, fmt: str) -> str:
+    plus = "+" if "+" in flags else ""
+    if verb in ("v", "s"):
+        text = go_string(value)
+        return text[: int(precision)] if precision and verb == "s" else text
+    if verb == "q":
+        return _go_quote(go_string(value)) if not isinstance(value, int) or isinstance(value, bool) else repr(chr(value))
+    if verb == "t" and isinstance(value, bool):
+        return go_string(value)
+    if verb in "dxXob" and isinstance(value, int) and not isinstance(value, bool):
+        spec = {"d": "d", "x": "x", "X": "X", "o": "o", "b": "b"}[verb]
+        return format(value, plus + spec)
+    if verb in "xX" and isinstance(value, str):
+        text = value.encode().hex()
+        return text.upper() if verb == "X" else text
+    if verb in "feEgG" and isinstance(value, (int, float)) and not isinstance(value, bool):
+        if verb in "gG" and precision is None:
+            return _go_float(float(value))
+        digits = 6 if precision is None else int(precision or 0)
+        return format(float(value), f"{plus}.{digits}{verb}")
+    if verb == "c" and isinstance(value, int):
+        return chr(value)
+    raise FunctionError(f"printf verb '%{verb}' does not take {_type_name(value)} {go_string(value)!r} in {fmt!r}")
+
+
+def _go_quote(text: str) -> str:
+    """Go's `%q` / `strconv.Quote`: a double-quoted string with Go escapes."""
+    out = ['"']
+    for char in text:
+        code = ord(char)
+        if char in '"\\':
+            out.append("\\" + char)
+        elif char == "\n":
+            out.append("\\n")
+        elif char == "\t":
+            out.append("\\t")
+        elif char == "\r":
+            out.append("\\r")
+        elif code < 0x20 or code == 0x7F:
+            out.append(f"\\x{code:02x}")
+        else:
+            out.append(char)
+    out.append('"')
+    return "".join(out)
+
+
+def _type_name(value: Any) -> str:
+    if value is None:
+        return "nil"
+    if isinstance(value, Mapping):
+        return "map"
+    if isinstance(value, (list, tuple)):
+        return "list"
+    return {bool: "bool", int: "int", float: "float64", str: "string"}.get(type(value), type(value).__name__)
+
+
+# conversions as Sprig does them (spf13/cast) ------------------------------------------------
+
+
+def _to_int(value: Any) -> int:
+    """`cast.ToInt64`: strings parse as integers (else 0), floats truncate, nil/false are 0."""
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return int(value) if math.isfinite(value) else 0
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            return int(text, 0) if not re.fullmatch(r"0\d+", text) else int(text, 8)
+        except ValueError:
+            try:
+                return int(float(text))
+            except ValueError:
+                return 0
+    return 0
+
+
+def _to_float(value: Any) -> float:
+    if isinstance(value, (bool, int, float)):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value.strip())
+        except ValueError:
+            return 0.0
+    return 0.0
+
+
+def strval(value: Any) -> str:
+    """Sprig's `strval` (toString, join, cat …): strings as they are, others as `%v`."""
+    return value if isinstance(value, str) else go_string(value)
+
+
+def _list(value: Any, name: str) -> list[Any]:
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    if value is None:
+        return []
+    raise FunctionError(f"{name}: expected a list, got {_type_name(value)}")
+
+
+def _map(value: Any, name: str) -> Mapping[str, Any]:
+    if isinstance(value, Mapping):
+        return value
+    raise FunctionError(f"{name}: expected a map, got {_type_name(value)}")
+
+
+def empty(value: Any) -> bool:
+    """Sprig's `empty`: Go's zero value of its type."""
+    return not truth(value)
+
+
+# Go builtins -----------------------------------------------------------------------------------
+
+
+def _go_len(value: Any) -> int:
+    if isinstance(value, str):
+        return len(value.encode())  # Go counts bytes
+    if isinstance(value, (list, tuple)) or isinstance(value, Mapping):
+        return len(value)
+    raise FunctionError(f"len of {_type_name(value)} is not defined")
+
+
+def _go_index(item: Any, *indexes: Any) -> Any:
+    for index in indexes:
+        if isinstance(item, Mapping):
+            item = item.get(index) if isinstance(index, str) else None
+        elif isinstance(item, (list, tuple)):
+            if not isinstance(index, int) or isinstance(index, bool):
+                raise FunctionError(f"index of a list must be an integer, not {_type_name(index)}")
+            if not 0 <= index < len(item):
+                raise FunctionError(f"index out of range: {index}")
+            item = item[index]
+        elif item is None:
+            raise FunctionError("index of untyped nil")
+        else:
+            raise FunctionError(f"can't index item of type {_type_name(item)}")
+    return item
+
+
+def _go_slice(item: Any, *indexes: Any) -> Any:
+    if not isinstance(item, (str, list, tuple)):
+        raise FunctionError(f"can't slice item of type {_type_name(item)}")
+    if len(indexes) > 2:
+        raise FunctionError("slice: too many indexes (three-index slices are not supported)")
+    bounds = [int(i) for i in indexes] + [len(item)] * (2 - len(indexes)) if indexes else [0, len(item)]
+    start, end = bounds[0], bounds[1]
+    if not 0 <= start <= end <= len(item):
+        raise FunctionError(f"slice: index out of range: [{start}:{end}] of length {len(item)}")
+    return item[start:end]
+
+
+def _comparable(a: Any, b: Any) -> tuple[Any, Any]:
+    """Go's basic-kind comparison: ints with ints, floats with floats, strings, bools."""
+
+    def kind(v: Any) -> str:
+        if isinstance(v, bool):
+            return "bool"
+        if isinstance(v, int):
+            return "int"
+        if isinstance(v, float):
+            return "float"
+        if isinstance(v, str):
+            return "string"
+        if v is None:
+            return "nil"
+        return "other"
+
+    ka, kb = kind(a), kind(b)
+    if ka == "other" or kb == "other":
+        raise FunctionError(f"can't compare {_type_name(a)} with {_type_name(b)}: not a basic type")
+    if ka != kb:
+        raise FunctionError(f"incompatible types for comparison: {_type_name(a)} and {_type_name(b)}")
+    return a, b
+
+
+def _eq(first: Any, *others: Any) -> bool:
+    if not others:
+        raise FunctionError("eq needs at least two arguments")
+    for other in others:
+        if first is None or other is None:
+            if first is None and other is None:
+                return True
+            if first is None or other is None:
+                _comparable(first, other)  # nil against a value is an error in Go
+        a, b = _comparable(first, other)
+        if a == b:
+            return True
+    return False
+
+
+def _ordered(name: str, op: Callable[[Any, Any], bool]) -> Callable[[Any, Any], bool]:
+    def compare(a: Any, b: Any) -> bool:
+        a, b = _comparable(a, b)
+        if isinstance(a, bool) or a is None:
+            raise FunctionError(f"{name}: invalid type for comparison: {_type_name(a)}")
+        return op(a, b)
+
+    return compare
+
+
+# Sprig: strings ---------------------------------------------------------------------------------
+
+
+def _title(text: str) -> str:
+    """Go's `strings.Title`: the first letter of each word upper-cased (words split by non-letters)."""
+    out: list[str] = []
+    prev_letter = False
+    for char in text:
+        is_word = char.isalnum() or char == "_" or char == "'"
+        out.append(char.upper() if is_word and not prev_letter else char)
+        prev_letter = is_word
+    return "".join(out)
+
+
+def _cases_title(text: str) -> str:
+    """Gomplate's `strings.Title` (x/text `cases.Title`): each word capitalised, its rest lower-cased."""
+    out: list[str] = []
+    in_word = False
+    for char in text:
+        is_word = char.isalnum() or char in "_'"
+        out.append((char.lower() if in_word else char.upper()) if is_word else char)
+        in_word = is_word
+    return "".join(out)
+
+
+def _untitle(text: str) -> str:
+    out: list[str] = []
+    prev_space = True
+    for char in text:
+        out.append(char.lower() if prev_space and char.isalpha() else char)
+        prev_space = char.isspace()
+    return "".join(out)
+
+
+def _trunc(count: Any, text: str) -> str:
+    count = _to_int(count)
+    if count < 0 and len(text) + count > 0:
+        return text[len(text) + count :]
+    if count >= 0 and len(text) > count:
+        return text[:count]
+    return text
+
+
+def _substr(start: Any, end: Any, text: str) -> str:
+    start, end = _to_int(start), _to_int(end)
+    if start < 0:
+        return text[:end]
+    if end < 0 or end > len(text):
+        return text[start:]
+    return text[start:end]
+
+
+def _quote(*values: Any) -> str:
+    return " ".join(_go_quote(strval(v)) for v in values if v is not None)
+
+
+def _squote(*values: Any) -> str:
+    return " ".join(f"'{strval(v)}'" for v in values if v is not None)
+
+
+def _cat(*values: Any) -> str:
+    return " ".join(strval(v) for v in values if v is not None)
+
+
+def _indent(spaces: Any, text: str) -> str:
+    pad = " " * _to_int(spaces)
+    return pad + text.replace("\n", "\n" + pad)
+
+
+
+
+
+# Sprig: lists and dicts ----------------------------------------------------------------------
+
+
+def _first(value: Any) -> Any:
+    items = _list(value, "first")
+    return items[0] if items else None
+
+
+def _last(value: Any) -> Any:
+    items = _list(value, "last")
+    return items[-1] if items else None
+
+
+def _uniq(value: Any) -> list[Any]:
+    out: list[Any] = []
+    for item in _list(value, "uniq"):
+        if item not in out:
+            out.append(item)
+    return out
+
+
+def _has(needle: Any, haystack: Any) -> bool:
+    return haystack is not None and needle in _list(haystack, "has")
+
+
+def _without(value: Any, *omit: Any) -> list[Any]:
+    return [item for item in _list(value, "without") if item not in omit]
+
+
+def _sort_alpha(value: Any) -> list[str]:
+    if isinstance(value, (list, tuple)):
+        return sorted(strval(v) for v in value)
+    return [strval(value)]
+
+
+def _split(sep: str, text: str) -> dict[str, str]:
+    return {f"_{i}": part for i, part in enumerate(_go_split(text, sep))}
+
+
+def _go_split(text: str, sep: str) -> list[str]:
+    return list(text) if sep == "" else text.split(sep)
+
+
+def _join(sep: str, value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        return sep.join(strval(v) for v in value if v is not None)
+    return strval(value)
+
+
+def _dict(*pairs: Any) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for i in range(0, len(pairs), 2):
+        result[strval(pairs[i])] = pairs[i + 1] if i + 1 < len(pairs) else ""
+    return result
+
+
+def _get(value: Any, key: str) -> Any:
+    found = _map(value, "get").get(key)
+    return "" if found is None and key not in value else found
+
+
+def _dig(*args: Any) -> Any:
+    if len(args) < 3:
+        raise FunctionError("dig needs at least three arguments: keys…, a default and a map")
+    *keys, default, data = args
+    current: Any = _map(data, "dig")
+    for key in keys:
+        if not isinstance(current, Mapping) or key not in current:
+            return default
+        current = current[key]
+    return current
+
+
+def _keys(*maps: Any) -> list[str]:
+    # Sprig's order is Go's random map order; sorted is one of those orders, and stable
+    return sorted({key for value in maps for key in _map(value, "keys")})
+
+
+def _collect_keys(value: Any, *nested: str) -> list[str]:
+    """Atmos' own `collectKeys`: a map's keys sorted, or the union of `nested`'s keys in its values."""
+    data = _map(value, "collectKeys")
+    if not nested:
+        return sorted(data)
+    found = {key for entry in data.values() if isinstance(entry, Mapping)
+             and isinstance(entry.get(nested[0]), Mapping) for key in entry[nested[0]]}
+    return sorted(found)
+
+
+def _values(value: Any) -> list[Any]:
+    return [v for _, v in _sorted_items(_map(value, "values"))]
+
+
+def _pick(value: Any, *keys: str) -> dict[str, Any]:
+    data = _map(value, "pick")
+    return {k: data[k] for k in keys if k in data}
+
+
+def _omit(value: Any, *keys: str) -> dict[str, Any]:
+    return {k: v for k, v in _map(value, "omit").items() if k not in keys}
+
+
+# Sprig: defaults and flow ----------------------------------------------------------------------
+
+
+def _default(default: Any, *given: Any) -> Any:
+    if not given or empty(given[0]):
+        return default
+    return given[0]
+
+
+def _coalesce(*values: Any) -> Any:
+    return next((v for v in values if not empty(v)), None)
+
+
+def _ternary(if_true: Any, if_false: Any, condition: Any) -> Any:
+    return if_true if condition is True else if_false
+
+
+def _required(message: str, value: Any) -> Any:
+    if value is None or value == "":
+        raise FunctionError(f"required: {message}")
+    return value
+
+
+def _fail(message: str) -> Any:
+    raise FunctionError(f"fail: {message}")
+
+
+# Sprig: conversion ----------------------------------------------------------------------------
+
+
+def _plain(value: Any) -> Any:
+    """Whole floats as ints, as Go's encoder prints them."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e21:
+        return int(value)
+    if isinstance(value, Mapping):
+        return {strval(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _json(value: Any, *, indent: int | None = None, escape_html: bool = True) -> str:
+    text = json.dumps(_plain(value), sort_keys=True, ensure_ascii=False, indent=indent,
+                      separators=(",", ":") if indent is None else (",", ": "))
+    if escape_html:  # encoding/json's default
+        text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+
+
+def _from_json(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return {}  # Sprig's fromJson swallows the error
+
+
+def _atoi(text: str) -> int:
+    try:
+        return int(strval(text).strip())
+    except ValueError:
+        return 0
+
+
+# Sprig: math ----------------------------------------------------------------------------------
+
+
+def _div(a: Any, b: Any) -> int:
+    a, b = _to_int(a), _to_int(b)
+    if b == 0:
+        raise FunctionError("div: integer divide by zero")
+    quotient = abs(a) // abs(b)
+    return quotient if (a >= 0) == (b >= 0) else -quotient  # Go truncates toward zero
+
+
+def _mod(a: Any, b: Any) -> int:
+    a, b = _to_int(a), _to_int(b)
+    if b == 0:
+        raise FunctionError("mod: integer divide by zero")
+    return a - b * _div(a, b)
+
+
+def _round(value: Any, precision: Any, round_on: Any = 0.5) -> float:
+    number, places, on = _to_float(value), _to_int(precision), _to_float(round_on)
+    scale = 10.0 ** places
+    digits = number * scale
+    whole = math.trunc(digits)
+    fraction = abs(digits - whole)
+    if fraction >= on:
+        whole += math.copysign(1, number)
+    return whole / scale
+
+
+def _mul(first: Any, *others: Any) -> int:
+    result = _to_int(first)
+    for other in others:
+        result *= _to_int(other)
+    return result
+
+
+# Sprig: regular expressions (Go's RE2 syntax; the common subset is Python's too) -------------
+
+
+def _regex(pattern: str) -> re.Pattern[str]:
+    try:
+        return re.compile(pattern)
+    except re.error as exc:
+        raise FunctionError(f"regular expression {pattern!r}: {exc}") from None
+
+
+_GO_GROUP = re.compile(r"\$(?:\{(\w+)\}|(\w+)|(\$))")
+
+
+def _regex_replace_all(pattern: str, text: str, replacement: str) -> str:
+    regex = _regex(pattern)
+
+    def expand(match: re.Match[str]) -> str:
+        def group(ref: re.Match[str]) -> str:
+            if ref.group(3):
+                return "$"
+            name = ref.group(1) or ref.group(2)
+            try:
+                found = match.group(int(name)) if name.isdigit() else match.group(name)
+            except IndexError:  # Go expands an unknown group to ""
+                return ""
+            return found or ""
+
+        return _GO_GROUP.sub(group, replacement)
+
+    return regex.sub(expand, text)
+
+
+def _regex_find_all(pattern: str, text: str, count: Any) -> list[str]:
+    found = [m.group(0) for m in _regex(pattern).finditer(text)]
+    limit = _to_int(count)
+    return found if limit < 0 else found[:limit]
+
+
+def _regex_split(pattern: str, text: str, count: Any) -> list[str]:
+    limit = _to_int(count)
+    if limit == 0:
+        return []
+    parts = _regex(pattern).split(text, maxsplit=0 if limit < 0 else limit - 1)
+    return parts
+
+
+def _b64dec(text: str) -> str:
+    try:
+        return base64.b64decode(text, validate=True).decode("utf-8", errors="replace")
+    except ValueError as exc:
+        return str(exc)  # Sprig returns the error text
+
+
+def _expandenv(environ: Mapping[str, str] | None) -> Callable[[str], str]:
+    def expand(text: str) -> str:
+        return re.sub(
+            r"\$(?:\{([^}]*)\}|([A-Za-z0-9_]+))",
+            lambda m: _environ(environ, m.group(1) if m.group(1) is not None else m.group(2)),
+            text,
+        )
+
+    return expand
+
+
+def _environ(environ: Mapping[str, str] | None, name: str) -> str:
+    if environ is None:
+        raise FunctionError("the environment is not available here (use !env in the stack manifest)")
+    return environ.get(name, "")
+
+
+def functions(environ: Mapping[str, str] | None) -> dict[str, Callable[..., Any]]:
+    """Name → function, for one render (the Sprig `env` functions read `environ` only)."""
+    table = dict(_FUNCTIONS)
+    table["env"] = lambda name: _environ(environ, strval(name))
+    table["expandenv"] = _expandenv(environ)
+    return table
+
+
+_FUNCTIONS: dict[str, Callable[..., Any]] = {
+    # Go builtins (`and`, `or` are evaluated lazily by the renderer)
+    "not": lambda value: not truth(value),
+    "len": _go_len,
+    "index": _go_index,
+    "slice": _go_slice,
+    "print": go_sprint,
+    "printf": lambda fmt, *args: go_sprintf(strval(fmt), *args),
+    "println": lambda *args: " ".join(go_string(a) for a in args) + "\n",
+    "eq": _eq,
+    "ne": lambda a, b: not _eq(a, b),
+    "lt": _ordered("lt", lambda a, b: a < b),
+    "le": _ordered("le", lambda a, b: a <= b),
+    "gt": _ordered("gt", lambda a, b: a > b),
+    "ge": _ordered("ge", lambda a, b: a >= b),
+    "urlquery": lambda *args: urllib.parse.quote_plus(go_sprint(*args), safe=""),
+    # Sprig: strings
+    "upper": lambda s: strval(s).upper(),
+    "lower": lambda s: strval(s).lower(),
+    "title": lambda s: _title(strval(s)),
+    "untitle": lambda s: _untitle(strval(s)),
+    "trim": lambda s: strval(s).strip(_GO_SPACE),
+    "trimAll": lambda cutset, s: strval(s).strip(strval(cutset)),
+    "trimPrefix": lambda prefix, s: strval(s).removeprefix(strval(prefix)),
+    "trimSuffix": lambda suffix, s: strval(s).removesuffix(strval(suffix)),
+    "trunc": lambda n, s: _trunc(n, strval(s)),
+    "substr": lambda start, end, s: _substr(start, end, strval(s)),
+    "replace": lambda old, new, s: strval(s).replace(strval(old), strval(new)),
+    "repeat": lambda n, s: strval(s) * max(0, _to_int(n)),
+    "contains": lambda sub, s: strval(sub) in strval(s),
+    "hasPrefix": lambda prefix, s: strval(s).startswith(strval(prefix)),
+    "hasSuffix": lambda suffix, s: strval(s).endswith(strval(suffix)),
+    "quote": _quote,
+    "squote": _squote,
+    "cat": _cat,
+    "indent": lambda n, s: _indent(n, strval(s)),
+    "nindent": lambda n, s: "\n" + _indent(n, strval(s)),
+    "nospace": lambda s: "".join(strval(s).split()),
+    # Sprig: lists
+    "list": lambda *items: list(items),
+    "first": _first,
+    "last": _last,
+    "rest": lambda value: _list(value, "rest")[1:],
+    "initial": lambda value: _list(value, "initial")[:-1],
+    "append": lambda value, item: [*_list(value, "append"), item],
+    "push": lambda value, item: [*_list(value, "push"), item],
+    "prepend": lambda value, item: [item, *_list(value, "prepend")],
+    "concat": lambda *values: [item for value in values for item in _list(value, "concat")],
+    "uniq": _uniq,
+    "has": _has,
+    "without": _without,
+    "compact": lambda value: [item for item in _list(value, "compact") if not empty(item)],
+    "sortAlpha": _sort_alpha,
+    "reverse": lambda value: list(reversed(_list(value, "reverse"))),
+    "join": lambda sep, value: _join(strval(sep), value),
+    "split": lambda sep, s: _split(strval(sep), strval(s)),
+    "splitList": lambda sep, s: _go_split(strval(s), strval(sep)),
+    "toStrings": lambda value: [strval(v) for v in _list(value, "toStrings")],
+    # Sprig: dicts
+    "dict": _dict,
+    "get": lambda value, key: _get(value, strval(key)),
+    "hasKey": lambda value, key: strval(key) in _map(value, "hasKey"),
+    "keys": _keys,
+    "values": _values,
+    "pick": _pick,
+    "omit": _omit,
+    "dig": _dig,
+    # Gomplate v3 (Atmos registers it under Sprig: these are the ones Sprig does not replace)
+    "strings.Title": lambda s: _cases_title(strval(s)),
+    "strings.ToUpper": lambda s: strval(s).upper(),
+    "strings.ToLower": lambda s: strval(s).lower(),
+    "strings.TrimSpace": lambda s: strval(s).strip(_GO_SPACE),
+    "strings.Trim": lambda cutset, s: strval(s).strip(strval(cutset)),
+    "strings.TrimPrefix": lambda prefix, s: strval(s).removeprefix(strval(prefix)),
+    "strings.TrimSuffix": lambda suffix, s: strval(s).removesuffix(strval(suffix)),
+    "strings.ReplaceAll": lambda old, new, s: strval(s).replace(strval(old), strval(new)),
+    "strings.Contains": lambda sub, s: strval(sub) in strval(s),
+    "strings.HasPrefix": lambda prefix, s: strval(s).startswith(strval(prefix)),
+    "strings.HasSuffix": lambda suffix, s: strval(s).endswith(strval(suffix)),
+    "strings.Split": lambda sep, s: _go_split(strval(s), strval(sep)),
+    "strings.Repeat": lambda n, s: strval(s) * max(0, _to_int(n)),
+    "strings.Quote": lambda s: _go_quote(strval(s)),
+    "strings.Squote": lambda s: "'" + strval(s).replace("'", "''") + "'",
+    "replaceAll": lambda old, new, s: strval(s).replace(strval(old), strval(new)),
+    "toUpper": lambda s: strval(s).upper(),
+    "toLower": lambda s: strval(s).lower(),
+    "conv.ToString": strval,
+    # Atmos' own (pkg/templatefuncs)
+    "collectKeys": _collect_keys,
+    # Sprig: defaults and flow
+    "default": _default,
+    "empty": empty,
+    "coalesce": _coalesce,
+    "ternary": _ternary,
+    "required": lambda message, value: _required(strval(message), value),
+    "fail": lambda message: _fail(strval(message)),
+    # Sprig: conversion
+    "toString": strval,
+    "toJson": lambda value: _json(value),
+    "toRawJson": lambda value: _json(value, escape_html=False),
+    "toPrettyJson": lambda value: _json(value, indent=2),
+    "fromJson": lambda text: _from_json(strval(text)),
+    "atoi": _atoi,
+    "int": _to_int,
+    "int64": _to_int,
+    "float64": _to_float,
+    # Sprig: math (integers, as Sprig's cast.ToInt64)
+    "add": lambda *values: sum(_to_int(v) for v in values),
+    "add1": lambda value: _to_int(value) + 1,
+    "sub": lambda a, b: _to_int(a) - _to_int(b),
+    "mul": _mul,
+    "div": _div,
+    "mod": _mod,
+    "max": lambda first, *others: max([_to_int(first), *(_to_int(o) for o in others)]),
+    "min": lambda first, *others: min([_to_int(first), *(_to_int(o) for o in others)]),
+    "floor": lambda value: float(math.floor(_to_float(value))),
+    "ceil": lambda value: float(math.ceil(_to_float(value))),
+    "round": _round,
+    # Sprig: regular expressions
+    "regexMatch": lambda pattern, s: _regex(strval(pattern)).search(strval(s)) is not None,
+    "regexFind": lambda pattern, s: (m.group(0) if (m := _regex(strval(pattern)).search(strval(s))) else ""),
+    "regexFindAll": lambda pattern, s, n: _regex_find_all(strval(pattern), strval(s), n),
+    "regexReplaceAll": lambda pattern, s, repl: _regex_replace_all(strval(pattern), strval(s), strval(repl)),
+    "regexReplaceAllLiteral": lambda pattern, s, repl: _regex(strval(pattern)).sub(
+        lambda _m: strval(repl), strval(s)),
+    "regexSplit": lambda pattern, s, n: _regex_split(strval(pattern), strval(s), n),
+    # Sprig: encoding
+    "b64enc": lambda s: base64.b64encode(strval(s).encode()).decode(),
+    "b64dec": lambda s: _b64dec(strval(s)),
+    "sha1sum": lambda s: hashlib.sha1(strval(s).encode()).hexdigest(),  # noqa: S324 (Sprig's, not security)
+    "sha256sum": lambda s: hashlib.sha256(strval(s).encode()).hexdigest(),
+}
+
+SUPPORTED = frozenset({*_FUNCTIONS, "and", "or", "env", "expandenv"})
