@@ -47,25 +47,28 @@ def go_string(value: Any) -> str:
 
 
 def _go_float(value: float) -> str:
-    """Go's `%v` of a float64: shortest repr, exponent form below 1e-4 and from 1e21."""
+    """Go's `%v` of a float64: the shortest digits, in exponent form below 1e-4 and from 1e6."""
     if math.isinf(value):
         return "+Inf" if value > 0 else "-Inf"
     if math.isnan(value):
         return "NaN"
     if value == 0:
         return "0"
-    exponent = math.floor(math.log10(abs(value)))
-    if -4 <= exponent < 21:
-        text = repr(value)
-        if "e" in text:  # Python switches to exponents at 1e16
-            text = f"{value:f}".rstrip("0").rstrip(".")
-        return text[:-2] if text.endswith(".0") else text
-    mantissa, _, exp = repr(value).partition("e")
-    if not exp:
-        mantissa, _, exp = f"{value:e}".partition("e")
-        mantissa = mantissa.rstrip("0").rstrip(".")
-    sign = "-" if exp.startswith("-") else "+"
-    return f"{mantissa.removesuffix('.0')}e{sign}{exp.lstrip('+-').rjust(2, '0')}"
+    sign = "-" if value < 0 else ""
+    mantissa, _, exp_text = repr(abs(value)).partition("e")  # repr: the shortest round-trip digits
+    whole, _, fraction = mantissa.partition(".")
+    digits = (whole + fraction.rstrip("0")).lstrip("0") or "0"
+    exponent = int(exp_text or 0) + len(whole.lstrip("0")) - 1 if whole.strip("0") else (
+        int(exp_text or 0) - (len(fraction) - len(fraction.lstrip("0"))) - 1)
+    digits = digits.rstrip("0") or "0"
+    if -4 <= exponent < 6:
+        if exponent >= 0:
+            head, tail = digits[: exponent + 1].ljust(exponent + 1, "0"), digits[exponent + 1 :]
+        else:
+            head, tail = "0", "0" * (-exponent - 1) + digits
+        return sign + head + ("." + tail if tail else "")
+    tail = digits[1:]
+    return f"{sign}{digits[0]}{'.' + tail if tail else ''}e{'-' if exponent < 0 else '+'}{abs(exponent):02d}"
 
 
 def _sorted_items(value: Mapping[Any, Any]) -> list[tuple[Any, Any]]:
@@ -76,7 +79,7 @@ def truth(value: Any) -> bool:
     """Go template truthiness: false, 0, "", nil and empty collections are false."""
     if value is None:
         return False
-    if isinstance(value, (bool, int, float, str, list, tuple, dict)) or isinstance(value, Mapping):
+    if isinstance(value, (bool, int, float, str, list, tuple, Mapping)):
         return bool(value)
     return True
 
@@ -130,7 +133,7 @@ def go_sprintf(fmt: str, *args: Any) -> str:
 
 def _format_verb(verb: str, flags: str, precision: str | None, value: Any, fmt: str) -> str:
     plus = "+" if "+" in flags else ""
-    if verb in ("v", "s"):
+    if verb == "v" or (verb == "s" and isinstance(value, (str, list, tuple, Mapping))):
         text = go_string(value)
         return text[: int(precision)] if precision and verb == "s" else text
     if verb == "q":
@@ -143,7 +146,7 @@ def _format_verb(verb: str, flags: str, precision: str | None, value: Any, fmt: 
     if verb in "xX" and isinstance(value, str):
         text = value.encode().hex()
         return text.upper() if verb == "X" else text
-    if verb in "feEgG" and isinstance(value, (int, float)) and not isinstance(value, bool):
+    if verb in "feEgG" and isinstance(value, float):
         if verb in "gG" and precision is None:
             return _go_float(float(value))
         digits = 6 if precision is None else int(precision or 0)
@@ -195,15 +198,14 @@ def _to_int(value: Any) -> int:
         return value
     if isinstance(value, float):
         return int(value) if math.isfinite(value) else 0
-    if isinstance(value, str):
-        text = value.strip()
+    if isinstance(value, str):  # strconv.ParseInt(s, 0, 0) after cast's trimZeroDecimal; else 0
+        text = re.sub(r"\.0*\Z", "", value) if re.fullmatch(r"[+-]?\d+\.0*", value) else value
         try:
-            return int(text, 0) if not re.fullmatch(r"0\d+", text) else int(text, 8)
+            if re.fullmatch(r"[+-]?0[0-7_]+", text):
+                return int(text.replace("0", "0o", 1) if text[0] == "0" else text[0] + "0o" + text[2:], 0)
+            return int(text, 0) if re.fullmatch(r"[+-]?(?:0[xXbBoO])?[0-9a-fA-F_]+", text) else 0
         except ValueError:
-            try:
-                return int(float(text))
-            except ValueError:
-                return 0
+            return 0
     return 0
 
 
@@ -248,7 +250,7 @@ def empty(value: Any) -> bool:
 def _go_len(value: Any) -> int:
     if isinstance(value, str):
         return len(value.encode())  # Go counts bytes
-    if isinstance(value, (list, tuple)) or isinstance(value, Mapping):
+    if isinstance(value, (list, tuple, Mapping)):
         return len(value)
     raise FunctionError(f"len of {_type_name(value)} is not defined")
 
@@ -271,8 +273,8 @@ def _go_index(item: Any, *indexes: Any) -> Any:
 
 
 def _go_slice(item: Any, *indexes: Any) -> Any:
-    if not isinstance(item, (str, list, tuple)):
-        raise FunctionError(f"can't slice item of type {_type_name(item)}")
+    if not isinstance(item, (list, tuple)):  # Sprig's `slice` (lists only) replaces Go's builtin
+        raise FunctionError(f"slice: expected a list, got {_type_name(item)}")
     if len(indexes) > 2:
         raise FunctionError("slice: too many indexes (three-index slices are not supported)")
     bounds = [int(i) for i in indexes] + [len(item)] * (2 - len(indexes)) if indexes else [0, len(item)]
@@ -339,7 +341,7 @@ def _title(text: str) -> str:
     out: list[str] = []
     prev_letter = False
     for char in text:
-        is_word = char.isalnum() or char == "_" or char == "'"
+        is_word = char.isalnum() or char == "_"
         out.append(char.upper() if is_word and not prev_letter else char)
         prev_letter = is_word
     return "".join(out)
@@ -354,6 +356,50 @@ def _cases_title(text: str) -> str:
         out.append((char.lower() if in_word else char.upper()) if is_word else char)
         in_word = is_word
     return "".join(out)
+
+
+def _snake(text: str, delimiter: str) -> str:
+    """xstrings' snake/kebab case: ' ', '_' and '-' each become the delimiter; one is added where a
+    lower-case letter or digit meets a capital, and before the last capital of a run that a
+    lower-case letter follows (`HTTPServer` → http_server); other characters stay."""
+    out: list[str] = []
+    for i, char in enumerate(text):
+        if char in " _-":
+            out.append(delimiter)
+            continue
+        if char.isupper():
+            prev = text[i - 1] if i else ""
+            following = text[i + 1] if i + 1 < len(text) else ""
+            boundary = prev.islower() or prev.isdigit() or (prev.isupper() and following.islower())
+            if out and out[-1] != delimiter and boundary:
+                out.append(delimiter)
+            out.append(char.lower())
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def _abbrev(width: Any, text: str) -> str:
+    size = _to_int(width)
+    if size < 4:
+        raise FunctionError("abbrev: minimum abbreviation width is 4")
+    return text if len(text) <= size else text[: size - 3] + "..."
+
+
+def _type_of(value: Any) -> str:
+    if isinstance(value, Mapping):
+        return "map[string]interface {}"
+    if isinstance(value, (list, tuple)):
+        return "[]interface {}"
+    return "<nil>" if value is None else _type_name(value)
+
+
+def _kind_of(value: Any) -> str:
+    if isinstance(value, Mapping):
+        return "map"
+    if isinstance(value, (list, tuple)):
+        return "slice"
+    return "invalid" if value is None else _type_name(value)
 
 
 def _untitle(text: str) -> str:
@@ -518,7 +564,9 @@ def _coalesce(*values: Any) -> Any:
 
 
 def _ternary(if_true: Any, if_false: Any, condition: Any) -> Any:
-    return if_true if condition is True else if_false
+    if not isinstance(condition, bool):
+        raise FunctionError(f"ternary: expected bool; found {go_string(condition)}")
+    return if_true if condition else if_false
 
 
 def _required(message: str, value: Any) -> Any:
@@ -719,6 +767,12 @@ _FUNCTIONS: dict[str, Callable[..., Any]] = {
     "indent": lambda n, s: _indent(n, strval(s)),
     "nindent": lambda n, s: "\n" + _indent(n, strval(s)),
     "nospace": lambda s: "".join(strval(s).split()),
+    "snakecase": lambda s: _snake(strval(s), "_"),
+    "kebabcase": lambda s: _snake(strval(s), "-"),
+    "camelcase": lambda s: "".join(part[:1].upper() + part[1:] for part in strval(s).split("_")),
+    "abbrev": lambda width, s: _abbrev(width, strval(s)),
+    "typeOf": _type_of,
+    "kindOf": _kind_of,
     # Sprig: lists
     "list": lambda *items: list(items),
     "first": _first,
@@ -810,7 +864,7 @@ _FUNCTIONS: dict[str, Callable[..., Any]] = {
     # Sprig: encoding
     "b64enc": lambda s: base64.b64encode(strval(s).encode()).decode(),
     "b64dec": lambda s: _b64dec(strval(s)),
-    "sha1sum": lambda s: hashlib.sha1(strval(s).encode()).hexdigest(),  # noqa: S324 (Sprig's, not security)
+    "sha1sum": lambda s: hashlib.sha1(strval(s).encode()).hexdigest(),  # Sprig's sha1sum: a digest, not security
     "sha256sum": lambda s: hashlib.sha256(strval(s).encode()).hexdigest(),
 }
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from .template_functions import SUPPORTED, FunctionError, functions, strval, truth
+from .template_functions import SUPPORTED, FunctionError, functions, go_string, strval, truth
 
 _SPACE = " \t\r\n"  # what Go's trim markers (`{{- `, ` -}}`) remove
 _SPACE_CHARS = frozenset(_SPACE)
@@ -182,7 +182,7 @@ def format_value(value: Any, path: str) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
-        return repr(int(value)) if value.is_integer() else repr(value)
+        return go_string(value)  # Go's %v: 1.5, 1, 1e+06
     if value is None:
         raise TemplateError(f"template value '{path}' is null")
     raise TemplateError(f"template value '{path}' is a {type(value).__name__}, not a scalar")
