@@ -19,6 +19,7 @@ from stackflow.errors import ConfigError
 
 from .atmos_config import AtmosConfig
 from .globs import compile_glob, is_glob
+from .locals import FileScope
 from .manifests import Manifest, ManifestReader, Markers
 from .merge import merge, merge_all
 from .schema import check_manifest
@@ -71,6 +72,7 @@ class StackImporter:
         warn: Callable[[str], None],
     ) -> None:
         self.reader = reader
+        self.files = FileScope(reader, atmos)  # each file read with its own `locals` applied
         self.atmos = atmos
         self.stack_files = stack_files  # relative to the stacks base path
         self.warn = warn
@@ -96,11 +98,17 @@ class StackImporter:
         self, path: str, context: dict[str, Any], spec: ImportSpec, importer: str
     ) -> Manifest:
         repo_path = self.atmos.stacks_path(path)
-        # Rendered here only with an import context; other `{{ … }}` wait for the component
-        # (as Atmos falls back to the raw text when a `.tmpl` file has no context to render).
-        render_context = context if not spec.skip_templates_processing else None
+        # Rendered here only with an import context or the file's own `locals`; other `{{ … }}`
+        # wait for the component (as Atmos falls back to the raw text when a `.tmpl` file has no
+        # context to render).
         try:
-            return self.reader.read(repo_path, render_context, keep_missing=spec.ignore_missing_template_values)
+            return self.files.read(
+                repo_path,
+                path,
+                context,
+                keep_missing=spec.ignore_missing_template_values,
+                skip_templates=spec.skip_templates_processing,
+            )
         except FileNotFoundError:
             where = self.atmos.stacks_path(importer) if importer else "stacks.included_paths"
             raise ConfigError(f"{where}: import {spec.path!r} not found ({repo_path})") from None

@@ -274,6 +274,7 @@ class Manifest:
     path: str  # repo-relative
     data: Any
     markers: Markers
+    mentions_locals: bool = False  # its text has the word `locals` (see `locals.FileScope`)
 
 
 class ManifestReader:
@@ -330,7 +331,7 @@ class ManifestReader:
             # anchors and aliases share one marker between key paths: look everywhere
             markers.env = {ALL_SECTIONS} if markers.env else set()
             markers.terraform = {ALL_SECTIONS} if markers.terraform else set()
-        manifest = Manifest(path, data, markers)
+        manifest = Manifest(path, data, markers, b"locals" in raw)
         self._cache[key] = manifest
         return manifest
 

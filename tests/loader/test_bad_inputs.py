@@ -81,9 +81,11 @@ CASES = [
                                     "stacks/deploy/dev-copy.yaml": ctx("components: {terraform: {vpc: {vars: {a: 2}}}}\n")},
          ["stack 'plat-ue1-dev' component 'vpc'", "defined differently", "stacks/deploy/dev-copy.yaml",
           "stacks/deploy/dev.yaml"]),
-    Case("locals-in-a-template", dev("locals: {prefix: acme}\ncomponents: {terraform: {vpc: {vars: "
-                                     "{name: '{{ .locals.prefix }}-vpc'}}}}\n"),
-         [DEV_FILE, "component 'vpc'", "vars.name", "'.locals.prefix'", "does not resolve Atmos' `locals`"]),
+    Case("locals-of-the-importer", {"stacks/catalog/vpc.yaml": "components: {terraform: {vpc: {vars: "
+                                                              "{name: '{{ .locals.prefix }}-vpc'}}}}\n",
+                                    **dev("import: [catalog/vpc]\nlocals: {prefix: acme}\n")},
+         ["stacks/catalog/vpc.yaml", "components.terraform.vpc.vars.name", "'{{ .locals.prefix }}-vpc'",
+          "this file has no locals"]),
     Case("unsafe-stack-name", dev("name: 'plat dev!'\ncomponents: {terraform: {vpc: {}}}\n"),
          [DEV_FILE, "'plat dev!'", "unsafe"]),
     Case("unsafe-component-name", dev("components: {terraform: {'../evil': {}}}\n"),
