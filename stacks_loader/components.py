@@ -22,6 +22,7 @@ from .component_plan import ComponentPlan, ComponentPlans
 from .dependencies import DeclaredDependencies, DependencyReader, LegacyMatch
 from .imports import MergedManifest
 from .instance_values import ValueResolver
+from .integrations import atlantis_project, spacelift_stack
 from .manifests import ALL_SECTIONS, parse_terraform_function
 from .merge import merge, merge_all
 from .model import Dependency, InstanceRef, StackInstance, TerraformOutputRef
@@ -51,6 +52,15 @@ _DEFERRED_SECTIONS = ("settings", "env", "providers", "backend", "remote_state_b
 # the sections an instance keeps: each must be its own dict
 _OWNED = ("vars", "settings", "env", "metadata", "providers")
 _WORKSPACE_KEYS = frozenset({"terraform_workspace", "terraform_workspace_pattern", "terraform_workspace_template"})
+
+
+@dataclass(frozen=True)
+class _Named:
+    stack: str
+    component: str
+    stack_file: str
+    vars: dict[str, Any]
+    settings: dict[str, Any]
 
 
 @dataclass
@@ -329,6 +339,8 @@ class StackResolver:
             ws = workspace(self.atmos, stack, name, folder, backend_type, metadata, section, self.where)
         if section is not None:
             section["workspace"] = ws
+            if templates:  # as Atmos, named before templates run so `{{ .spacelift_stack }}` reads them
+                self._add_integration_names(section, sec, stack, name)
 
         refs: list[Dependency] = []
         if templates or markers.terraform:
@@ -439,6 +451,14 @@ class StackResolver:
     def _plain_workspace(self, backend_type: str, metadata: dict[str, Any]) -> bool:
         """Whether the workspace is the stack name (`-<component>` when the folder differs)."""
         return self._plain_workspaces and backend_type != "http" and not _WORKSPACE_KEYS.intersection(metadata)
+
+    def _add_integration_names(self, section: dict[str, Any], sec: dict[str, Any], stack: str, name: str) -> None:
+        """`spacelift_stack` / `atlantis_project` in the template context, when Atmos names them."""
+        named = _Named(stack, name, self.stack_file, sec["vars"], sec["settings"])
+        for key, build in (("spacelift_stack", spacelift_stack), ("atlantis_project", atlantis_project)):
+            value = build(named, self.atmos)
+            if value:
+                section[key] = value
 
     def _template_section(self, sec: dict[str, Any], name: str, folder: str) -> dict[str, Any]:
         """The instance as templates see it (Atmos' component section), before the stack is known."""
@@ -657,9 +677,15 @@ class StackResolver:
         return path
 
     def _template_renderer(self, section: dict[str, Any], stack: str, name: str) -> Callable[[str, str], str]:
+        def no_value(missing: str, path: str) -> None:
+            # once per file, component and field (not per stack): the same catalog value in every stack
+            self.warn(f"{self._origin(name, path)}: component {name!r}: {path}: template value '{missing}' is not "
+                      "defined: rendered as '<no value>', as Atmos does")
+
         def render_template(text: str, path: str) -> str:
             try:
-                result = render(text, section, environ=self.environ)
+                result = render(text, section, missing_is_nil=True, no_value=partial(no_value, path=path),
+                                environ=self.environ)
             except TemplateError as exc:
                 raise ConfigError(
                     f"{self._origin(name, path)}: stack {stack!r} component {name!r}: {path}: {exc}"
@@ -675,7 +701,7 @@ class StackResolver:
             args = marker.args
             if "{{" in args:
                 try:
-                    args = render(args, section, environ=self.environ)
+                    args = render(args, section, missing_is_nil=True, environ=self.environ)
                 except TemplateError as exc:
                     raise ConfigError(
                         f"{marker.file}:{marker.line}: !{marker.function} in stack {stack!r} "

@@ -224,10 +224,11 @@ class StackImporter:
         if target.startswith("../") or not target:
             raise ConfigError(f"{where}: import {spec.path!r} points outside the stacks base path")
         name = target.rsplit("/", 1)[-1]
-        if name.endswith((".yaml", ".yml")):
+        ext = name[name.rfind(".") :] if "." in name else ""  # Go's filepath.Ext, as Atmos reads it
+        if ext in (".yaml", ".yml"):
             if target + ".tmpl" in self.stack_files:
                 target += ".tmpl"
-        elif not name.endswith(".tmpl"):
+        elif not ext:  # any other extension (`x.tmpl`, a glob's `x-?.*`) is taken as written
             for ext in _EXTENSIONS:
                 if target + ext in self.stack_files:
                     target += ext

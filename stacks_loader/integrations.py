@@ -9,11 +9,11 @@ component section (`{base-component}`, `{component-path}`, `{workspace}`) are em
 from __future__ import annotations
 
 import re
+from typing import Any, Protocol
 
 from stackflow.errors import ConfigError
 
 from .atmos_config import AtmosConfig
-from .model import StackInstance
 from .naming import context_from_vars
 from .templates import TemplateError, render
 
@@ -23,7 +23,17 @@ _TOKEN = re.compile("|".join(re.escape(token) for token in _TOKENS))
 _PREFIX_TOKENS = ("{namespace}", "{tenant}", "{environment}", "{stage}")
 
 
-def spacelift_stack(inst: StackInstance, atmos: AtmosConfig) -> str:
+class NamedInstance(Protocol):
+    """What the names are built from: a `StackInstance`, or one still being resolved."""
+
+    stack: str
+    component: str
+    stack_file: str
+    vars: dict[str, Any]
+    settings: dict[str, Any]
+
+
+def spacelift_stack(inst: NamedInstance, atmos: AtmosConfig) -> str:
     """The Spacelift stack of `inst` when `settings.spacelift.workspace_enabled` is true, else "".
 
     `settings.spacelift.stack_name_pattern` (context tokens), else `stack_name`, else
@@ -45,7 +55,7 @@ def spacelift_stack(inst: StackInstance, atmos: AtmosConfig) -> str:
     return f"{prefix}-{context['component']}".replace("/", "-")
 
 
-def atlantis_project(inst: StackInstance, atmos: AtmosConfig) -> str:
+def atlantis_project(inst: NamedInstance, atmos: AtmosConfig) -> str:
     """The Atlantis project of `inst`: the name of `settings.atlantis.project_template`, else of
     the atmos.yaml template named by `settings.atlantis.project_template_name`, with context
     tokens replaced; "" when neither gives a name."""
@@ -63,7 +73,7 @@ def atlantis_project(inst: StackInstance, atmos: AtmosConfig) -> str:
     return replace_context_tokens(instance_context(inst), name)
 
 
-def instance_context(inst: StackInstance) -> dict[str, str]:
+def instance_context(inst: NamedInstance) -> dict[str, str]:
     """The Atmos context of the vars (as the workspace pattern reads it), plus the component with
     `/` turned into `-`."""
     return {**context_from_vars(inst.vars), "component": inst.component.replace("/", "-")}
@@ -74,7 +84,7 @@ def replace_context_tokens(context: dict[str, str], pattern: str) -> str:
     return _TOKEN.sub(lambda match: context.get(match.group(0)[1:-1].replace("-", "_"), ""), pattern)
 
 
-def _context_prefix(inst: StackInstance, atmos: AtmosConfig, context: dict[str, str]) -> str:
+def _context_prefix(inst: NamedInstance, atmos: AtmosConfig, context: dict[str, str]) -> str:
     where = f"{atmos.stacks_path(inst.stack_file)}: stack {inst.stack!r} component {inst.component!r}"
     if atmos.name_template:
         try:

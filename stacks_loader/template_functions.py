@@ -79,9 +79,7 @@ def truth(value: Any) -> bool:
     """Go template truthiness: false, 0, "", nil and empty collections are false."""
     if value is None:
         return False
-    if isinstance(value, (bool, int, float, str, list, tuple, Mapping)):
-        return bool(value)
-    return True
+    return bool(value)  # scalars and collections as Python; an undefined value is false too
 
 
 def go_sprint(*args: Any) -> str:
@@ -220,6 +218,15 @@ def _to_float(value: Any) -> float:
     return 0.0
 
 
+def _s(value: Any) -> str:
+    """A `string` parameter: Go refuses anything else (a missing value, null, a number)."""
+    if isinstance(value, str):
+        return value
+    if value is None:
+        raise FunctionError("invalid value; expected string")
+    raise FunctionError(f"wrong type for value; expected string; got {_type_name(value)}")
+
+
 def strval(value: Any) -> str:
     """Sprig's `strval` (toString, join, cat …): strings as they are, others as `%v`."""
     return value if isinstance(value, str) else go_string(value)
@@ -312,11 +319,10 @@ def _eq(first: Any, *others: Any) -> bool:
     if not others:
         raise FunctionError("eq needs at least two arguments")
     for other in others:
-        if first is None or other is None:
+        if first is None or other is None:  # null or missing: Go's invalid value equals only another
             if first is None and other is None:
                 return True
-            if first is None or other is None:
-                _comparable(first, other)  # nil against a value is an error in Go
+            continue
         a, b = _comparable(first, other)
         if a == b:
             return True
@@ -493,6 +499,8 @@ def _go_split(text: str, sep: str) -> list[str]:
 
 
 def _join(sep: str, value: Any) -> str:
+    if value is None:
+        return ""
     if isinstance(value, (list, tuple)):
         return sep.join(strval(v) for v in value if v is not None)
     return strval(value)
@@ -736,7 +744,7 @@ _FUNCTIONS: dict[str, Callable[..., Any]] = {
     "index": _go_index,
     "slice": _go_slice,
     "print": go_sprint,
-    "printf": lambda fmt, *args: go_sprintf(strval(fmt), *args),
+    "printf": lambda fmt, *args: go_sprintf(_s(fmt), *args),
     "println": lambda *args: " ".join(go_string(a) for a in args) + "\n",
     "eq": _eq,
     "ne": lambda a, b: not _eq(a, b),
@@ -746,31 +754,31 @@ _FUNCTIONS: dict[str, Callable[..., Any]] = {
     "ge": _ordered("ge", lambda a, b: a >= b),
     "urlquery": lambda *args: urllib.parse.quote_plus(go_sprint(*args), safe=""),
     # Sprig: strings
-    "upper": lambda s: strval(s).upper(),
-    "lower": lambda s: strval(s).lower(),
-    "title": lambda s: _title(strval(s)),
-    "untitle": lambda s: _untitle(strval(s)),
-    "trim": lambda s: strval(s).strip(_GO_SPACE),
-    "trimAll": lambda cutset, s: strval(s).strip(strval(cutset)),
-    "trimPrefix": lambda prefix, s: strval(s).removeprefix(strval(prefix)),
-    "trimSuffix": lambda suffix, s: strval(s).removesuffix(strval(suffix)),
-    "trunc": lambda n, s: _trunc(n, strval(s)),
-    "substr": lambda start, end, s: _substr(start, end, strval(s)),
-    "replace": lambda old, new, s: strval(s).replace(strval(old), strval(new)),
-    "repeat": lambda n, s: strval(s) * max(0, _to_int(n)),
-    "contains": lambda sub, s: strval(sub) in strval(s),
-    "hasPrefix": lambda prefix, s: strval(s).startswith(strval(prefix)),
-    "hasSuffix": lambda suffix, s: strval(s).endswith(strval(suffix)),
+    "upper": lambda s: _s(s).upper(),
+    "lower": lambda s: _s(s).lower(),
+    "title": lambda s: _title(_s(s)),
+    "untitle": lambda s: _untitle(_s(s)),
+    "trim": lambda s: _s(s).strip(_GO_SPACE),
+    "trimAll": lambda cutset, s: _s(s).strip(_s(cutset)),
+    "trimPrefix": lambda prefix, s: _s(s).removeprefix(_s(prefix)),
+    "trimSuffix": lambda suffix, s: _s(s).removesuffix(_s(suffix)),
+    "trunc": lambda n, s: _trunc(n, _s(s)),
+    "substr": lambda start, end, s: _substr(start, end, _s(s)),
+    "replace": lambda old, new, s: _s(s).replace(_s(old), _s(new)),
+    "repeat": lambda n, s: _s(s) * max(0, _to_int(n)),
+    "contains": lambda sub, s: _s(sub) in _s(s),
+    "hasPrefix": lambda prefix, s: _s(s).startswith(_s(prefix)),
+    "hasSuffix": lambda suffix, s: _s(s).endswith(_s(suffix)),
     "quote": _quote,
     "squote": _squote,
     "cat": _cat,
-    "indent": lambda n, s: _indent(n, strval(s)),
-    "nindent": lambda n, s: "\n" + _indent(n, strval(s)),
-    "nospace": lambda s: "".join(strval(s).split()),
-    "snakecase": lambda s: _snake(strval(s), "_"),
-    "kebabcase": lambda s: _snake(strval(s), "-"),
-    "camelcase": lambda s: "".join(part[:1].upper() + part[1:] for part in strval(s).split("_")),
-    "abbrev": lambda width, s: _abbrev(width, strval(s)),
+    "indent": lambda n, s: _indent(n, _s(s)),
+    "nindent": lambda n, s: "\n" + _indent(n, _s(s)),
+    "nospace": lambda s: "".join(_s(s).split()),
+    "snakecase": lambda s: _snake(_s(s), "_"),
+    "kebabcase": lambda s: _snake(_s(s), "-"),
+    "camelcase": lambda s: "".join(part[:1].upper() + part[1:] for part in _s(s).split("_")),
+    "abbrev": lambda width, s: _abbrev(width, _s(s)),
     "typeOf": _type_of,
     "kindOf": _kind_of,
     # Sprig: lists
@@ -789,14 +797,14 @@ _FUNCTIONS: dict[str, Callable[..., Any]] = {
     "compact": lambda value: [item for item in _list(value, "compact") if not empty(item)],
     "sortAlpha": _sort_alpha,
     "reverse": lambda value: list(reversed(_list(value, "reverse"))),
-    "join": lambda sep, value: _join(strval(sep), value),
-    "split": lambda sep, s: _split(strval(sep), strval(s)),
-    "splitList": lambda sep, s: _go_split(strval(s), strval(sep)),
+    "join": lambda sep, value: _join(_s(sep), value),
+    "split": lambda sep, s: _split(_s(sep), _s(s)),
+    "splitList": lambda sep, s: _go_split(_s(s), _s(sep)),
     "toStrings": lambda value: [strval(v) for v in _list(value, "toStrings")],
     # Sprig: dicts
     "dict": _dict,
-    "get": lambda value, key: _get(value, strval(key)),
-    "hasKey": lambda value, key: strval(key) in _map(value, "hasKey"),
+    "get": lambda value, key: _get(value, _s(key)),
+    "hasKey": lambda value, key: _s(key) in _map(value, "hasKey"),
     "keys": _keys,
     "values": _values,
     "pick": _pick,
@@ -807,20 +815,20 @@ _FUNCTIONS: dict[str, Callable[..., Any]] = {
     "strings.ToUpper": lambda s: strval(s).upper(),
     "strings.ToLower": lambda s: strval(s).lower(),
     "strings.TrimSpace": lambda s: strval(s).strip(_GO_SPACE),
-    "strings.Trim": lambda cutset, s: strval(s).strip(strval(cutset)),
-    "strings.TrimPrefix": lambda prefix, s: strval(s).removeprefix(strval(prefix)),
-    "strings.TrimSuffix": lambda suffix, s: strval(s).removesuffix(strval(suffix)),
-    "strings.ReplaceAll": lambda old, new, s: strval(s).replace(strval(old), strval(new)),
-    "strings.Contains": lambda sub, s: strval(sub) in strval(s),
-    "strings.HasPrefix": lambda prefix, s: strval(s).startswith(strval(prefix)),
-    "strings.HasSuffix": lambda suffix, s: strval(s).endswith(strval(suffix)),
-    "strings.Split": lambda sep, s: _go_split(strval(s), strval(sep)),
+    "strings.Trim": lambda cutset, s: strval(s).strip(_s(cutset)),
+    "strings.TrimPrefix": lambda prefix, s: strval(s).removeprefix(_s(prefix)),
+    "strings.TrimSuffix": lambda suffix, s: strval(s).removesuffix(_s(suffix)),
+    "strings.ReplaceAll": lambda old, new, s: strval(s).replace(_s(old), _s(new)),
+    "strings.Contains": lambda sub, s: _s(sub) in strval(s),
+    "strings.HasPrefix": lambda prefix, s: strval(s).startswith(_s(prefix)),
+    "strings.HasSuffix": lambda suffix, s: strval(s).endswith(_s(suffix)),
+    "strings.Split": lambda sep, s: _go_split(strval(s), _s(sep)),
     "strings.Repeat": lambda n, s: strval(s) * max(0, _to_int(n)),
     "strings.Quote": lambda s: _go_quote(strval(s)),
     "strings.Squote": lambda s: "'" + strval(s).replace("'", "''") + "'",
-    "replaceAll": lambda old, new, s: strval(s).replace(strval(old), strval(new)),
-    "toUpper": lambda s: strval(s).upper(),
-    "toLower": lambda s: strval(s).lower(),
+    "replaceAll": lambda old, new, s: _s(s).replace(_s(old), _s(new)),
+    "toUpper": lambda s: _s(s).upper(),
+    "toLower": lambda s: _s(s).lower(),
     "conv.ToString": strval,
     # Atmos' own (pkg/templatefuncs)
     "collectKeys": _collect_keys,
@@ -829,14 +837,14 @@ _FUNCTIONS: dict[str, Callable[..., Any]] = {
     "empty": empty,
     "coalesce": _coalesce,
     "ternary": _ternary,
-    "required": lambda message, value: _required(strval(message), value),
-    "fail": lambda message: _fail(strval(message)),
+    "required": lambda message, value: _required(_s(message), value),
+    "fail": lambda message: _fail(_s(message)),
     # Sprig: conversion
     "toString": strval,
     "toJson": lambda value: _json(value),
     "toRawJson": lambda value: _json(value, escape_html=False),
     "toPrettyJson": lambda value: _json(value, indent=2),
-    "fromJson": lambda text: _from_json(strval(text)),
+    "fromJson": lambda text: _from_json(_s(text)),
     "atoi": _atoi,
     "int": _to_int,
     "int64": _to_int,
@@ -854,18 +862,18 @@ _FUNCTIONS: dict[str, Callable[..., Any]] = {
     "ceil": lambda value: float(math.ceil(_to_float(value))),
     "round": _round,
     # Sprig: regular expressions
-    "regexMatch": lambda pattern, s: _regex(strval(pattern)).search(strval(s)) is not None,
-    "regexFind": lambda pattern, s: (m.group(0) if (m := _regex(strval(pattern)).search(strval(s))) else ""),
-    "regexFindAll": lambda pattern, s, n: _regex_find_all(strval(pattern), strval(s), n),
-    "regexReplaceAll": lambda pattern, s, repl: _regex_replace_all(strval(pattern), strval(s), strval(repl)),
-    "regexReplaceAllLiteral": lambda pattern, s, repl: _regex(strval(pattern)).sub(
-        lambda _m: strval(repl), strval(s)),
-    "regexSplit": lambda pattern, s, n: _regex_split(strval(pattern), strval(s), n),
+    "regexMatch": lambda pattern, s: _regex(_s(pattern)).search(_s(s)) is not None,
+    "regexFind": lambda pattern, s: (m.group(0) if (m := _regex(_s(pattern)).search(_s(s))) else ""),
+    "regexFindAll": lambda pattern, s, n: _regex_find_all(_s(pattern), _s(s), n),
+    "regexReplaceAll": lambda pattern, s, repl: _regex_replace_all(_s(pattern), _s(s), _s(repl)),
+    "regexReplaceAllLiteral": lambda pattern, s, repl: _regex(_s(pattern)).sub(
+        lambda _m: _s(repl), _s(s)),
+    "regexSplit": lambda pattern, s, n: _regex_split(_s(pattern), _s(s), n),
     # Sprig: encoding
-    "b64enc": lambda s: base64.b64encode(strval(s).encode()).decode(),
-    "b64dec": lambda s: _b64dec(strval(s)),
-    "sha1sum": lambda s: hashlib.sha1(strval(s).encode()).hexdigest(),  # Sprig's sha1sum: a digest, not security
-    "sha256sum": lambda s: hashlib.sha256(strval(s).encode()).hexdigest(),
+    "b64enc": lambda s: base64.b64encode(_s(s).encode()).decode(),
+    "b64dec": lambda s: _b64dec(_s(s)),
+    "sha1sum": lambda s: hashlib.sha1(_s(s).encode()).hexdigest(),  # Sprig's sha1sum: a digest, not security
+    "sha256sum": lambda s: hashlib.sha256(_s(s).encode()).hexdigest(),
 }
 
 SUPPORTED = frozenset({*_FUNCTIONS, "and", "or", "env", "expandenv"})

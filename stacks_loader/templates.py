@@ -40,6 +40,8 @@ def render(
     scalar: Callable[[Any], Any] | None = None,
     *,
     keep_missing: bool = False,
+    missing_is_nil: bool = False,
+    no_value: Callable[[str], None] | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> str:
     """Render the template `text` against `data`.
@@ -48,11 +50,17 @@ def render(
     written (to be rendered later with more data), as Atmos' `ignore_missing_template_values`
     defers it. `scalar` converts each value a field step reads (an `!env` marker to its text).
     The Sprig `env` / `expandenv` functions read `environ` only; without it they are refused.
+
+    With `missing_is_nil` (Atmos renders component sections with `missingkey=default`), an
+    undefined value reads as Go's invalid value: false in `if`, null to functions (`default`
+    works), equal only to null. Printing it is an error, unless `no_value` is given: then it
+    prints Go's `<no value>`, as Atmos does, and `no_value` hears the path (to warn).
     """
     if "{{" not in text:
         return text
     nodes = _parse(text)
-    run = _Run(data, scalar, functions(environ) if environ is not None else _DEFAULT_FUNCTIONS)
+    run = _Run(data, scalar, functions(environ) if environ is not None else _DEFAULT_FUNCTIONS, missing_is_nil,
+               no_value)
     out: list[str] = []
     for node in nodes:
         if not keep_missing:
@@ -506,6 +514,18 @@ def _unquote(raw: str, text: str, start: int) -> str:
 # evaluation ---------------------------------------------------------------------------------
 
 _NONE = object()  # no piped value
+
+
+class _Absent:
+    """An undefined value read with `missing_is_nil`: Go's invalid `reflect.Value`."""
+
+    __slots__ = ("path",)
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __bool__(self) -> bool:
+        return False
 _DEFAULT_FUNCTIONS = functions(None)
 
 
@@ -519,8 +539,11 @@ class _Continue(Exception):
 
 class _Run:
     def __init__(self, root: Mapping[str, Any], scalar: Callable[[Any], Any] | None,
-                 funcs: dict[str, Callable[..., Any]]) -> None:
+                 funcs: dict[str, Callable[..., Any]], missing_is_nil: bool = False,
+                 no_value: Callable[[str], None] | None = None) -> None:
         self.root = root
+        self.missing_is_nil = missing_is_nil
+        self.no_value = no_value
         self.scalar = scalar
         self.funcs = funcs
         self.vars: list[list[Any]] = [["$", root]]
@@ -573,7 +596,7 @@ class _Run:
             if len(pipe.decl) > 1:
                 raise TemplateError(f"can't use two variables to range over an integer in {pipe.source!r}")
             items = [(i, i) for i in range(value)]
-        elif value is None:
+        elif value is None or isinstance(value, _Absent):
             items = []
         else:
             raise TemplateError(f"range can't iterate over {strval(value)!r} in {pipe.source!r}")
@@ -630,6 +653,7 @@ class _Run:
         args = [self.operand(operand, dot, pipe) for operand in command[1:]]
         if piped is not _NONE:
             args.append(piped)
+        args = [None if isinstance(arg, _Absent) else arg for arg in args]  # Go hands functions nil
         try:
             return self.funcs[name](*args)
         except FunctionError as exc:
@@ -663,6 +687,8 @@ class _Run:
         scalar = self.scalar
         for name in names:
             parent, path = path, f"{path}.{name}"
+            if isinstance(value, _Absent):
+                continue  # Go: a field of an invalid value is invalid too
             if isinstance(value, Mapping):
                 if name not in value:
                     if path == ".locals" and value is self.root:
@@ -670,6 +696,9 @@ class _Run:
                         path = base + "".join("." + n for n in names)
                         raise TemplateError(f"template value '{path}': stackflow does not resolve Atmos' "
                                             "`locals` here (file-scoped template variables)")
+                    if self.missing_is_nil:
+                        value = _Absent(path)
+                        continue
                     raise _Missing(f"template value '{path}' is not defined")
                 value = value[name]
                 if scalar is not None:
@@ -681,6 +710,11 @@ class _Run:
         return value
 
     def output(self, value: Any, pipe: _Pipe) -> str:
+        if isinstance(value, _Absent):  # Go prints `<no value>`
+            if self.no_value is None:
+                raise _Missing(f"template value '{value.path}' is not defined")
+            self.no_value(value.path)
+            return "<no value>"
         if pipe.plain is not None:
             return format_value(value, pipe.plain)
         if isinstance(value, str):

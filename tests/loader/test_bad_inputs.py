@@ -154,8 +154,11 @@ CASES = [
          [DEV_FILE, "component 'vpc'", "settings.depends_on.1 needs 'component'"]),
     Case("dependency-file-absolute", dev("components: {terraform: {vpc: {dependencies: {files: [/etc/passwd]}}}}\n"),
          [DEV_FILE, "component 'vpc'", "'/etc/passwd' is absolute"]),
-    Case("template-unknown-value", dev("components: {terraform: {vpc: {vars: {name: '{{ .vars.nope }}'}}}}\n"),
-         [DEV_FILE, "stack 'plat-ue1-dev' component 'vpc'", "vars.name", "'.vars.nope' is not defined"]),
+    Case("template-prints-a-map", dev("components: {terraform: {vpc: {vars: {name: '{{ .vars }}'}}}}\n"),
+         [DEV_FILE, "stack 'plat-ue1-dev' component 'vpc'", "vars.name", "'.vars' is a dict, not a scalar"]),
+    Case("template-undefined-in-terraform-output",
+         dev("components:\n  terraform:\n    vpc:\n      vars:\n        id: !terraform.output net {{ .vars.nope }} id\n"),
+         [DEV_FILE, "component 'vpc'", "'.vars.nope' is not defined"]),
     Case("graph-unknown-parent", dev("components: {terraform: {app: {dependencies: {components: [{name: db}]}}}}\n"),
          [DEV_FILE, "component 'app'", "dependencies.components[0]", "has no component 'db'"], graph=True),
     Case("graph-abstract-parent", dev("""

@@ -626,3 +626,42 @@ def test_scalar_resolves_every_value_a_field_step_reads():
     assert render("{{ .vars.tags.team }}", data, resolve) == "<TEAM>"
     assert render("{{ with .vars }}{{ .region }}{{ end }}", data, resolve) == "<REGION>"
     assert render("{{ $v := .vars }}{{ $v.region }}/{{ $.vars.tags.team }}", data, resolve) == "<REGION>/<TEAM>"
+
+
+# Atmos renders a component's sections with missingkey=default: an undefined value is Go's
+# invalid value (expected outputs from Go + Sprig run with that option).
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('{{ .vars.nope | default "d" }}', "d"),
+        ('{{ default "d" .vars.nope.deeper }}', "d"),
+        ("{{ if .vars.nope }}y{{ else }}n{{ end }}", "n"),
+        ('{{ if eq .vars.nope "success" }}y{{ else }}n{{ end }}', "n"),
+        ('{{ ne .vars.none "x" }}', "true"),
+        ("{{ eq .vars.nope .vars.none }}", "true"),
+        ('{{ or .vars.nope "x" }}', "x"),
+        ("{{ not .vars.nope }}", "true"),
+        ('{{ with .vars.nope }}y{{ else }}n{{ end }}', "n"),
+        ("{{ range .vars.nope }}y{{ else }}n{{ end }}", "n"),
+        ('{{ $x := .vars.nope }}{{ $x | default "q" }}', "q"),
+        ('{{ join "," .vars.nope }}', ""),
+        ("{{ .vars.nope | toJson }}", "null"),
+        ('{{ hasKey .vars "nope" }}', "false"),
+    ],
+)
+def test_an_undefined_value_is_gos_invalid_value_when_missing_is_nil(text, expected):
+    assert render(text, DATA, missing_is_nil=True) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("{{ .vars.nope }}", "'.vars.nope' is not defined"),  # Go prints <no value>: refused
+        ('{{ and .vars.nope "x" }}', "'.vars.nope' is not defined"),
+        ("{{ upper .vars.nope }}", "invalid value; expected string"),  # as Go
+        ("{{ len .vars.nope }}", "len of nil"),
+        ("{{ lt .vars.nope 3 }}", "incompatible types"),
+    ],
+)
+def test_printing_or_misusing_an_undefined_value_is_still_refused(text, fragment):
+    refused(text, fragment, missing_is_nil=True)

@@ -279,3 +279,13 @@ def test_skip_templates_processing_defers_the_whole_file_to_the_component(tmp_pa
         """),
     })
     assert vars_of(stacks)["label"] == "dev"
+
+
+def test_an_import_with_an_extension_of_its_own_is_taken_as_written_as_atmos_does(tmp_path):
+    # Go's filepath.Ext("service-?.*") is ".*": Atmos appends no ".yaml", so the glob finds both files
+    stacks = load_repo(tmp_path, {
+        "stacks/catalog/service-1.yaml": "components: {terraform: {svc1: {vars: {n: 1}}}}\n",
+        "stacks/catalog/service-2.yml": "components: {terraform: {svc2: {vars: {n: 2}}}}\n",
+        "stacks/deploy/dev.yaml": ctx("import: ['catalog/service-?.*']\n"),
+    })
+    assert {ref.component for ref in stacks.instances} == {"svc1", "svc2"}

@@ -246,3 +246,43 @@ def test_legacy_component_attribute_naming_no_component_of_the_stack_is_ignored(
     assert inst.component_path == inst.described_path == "components/terraform/vpc"
     assert inst.workspace == "plat-ue1-dev"
     assert inst.backend["workspace_key_prefix"] == "vpc"
+
+
+def test_a_name_template_may_branch_as_atmos_quick_start_does(tmp_path):
+    atmos = ATMOS_YAML + ('  name_template: "{{ if eq .vars.stage \\"local\\" }}local{{ else }}'
+                          '{{ .vars.tenant }}-{{ .vars.stage | upper }}{{ end }}"\n')
+    stacks = load_repo(tmp_path, {
+        "atmos.yaml": atmos,
+        "stacks/deploy/dev.yaml": ctx("components: {terraform: {vpc: {}}}\n"),
+        "stacks/deploy/local.yaml": "vars: {tenant: plat, environment: ue1, stage: local}\n"
+                                    "components: {terraform: {vpc: {}}}\n",
+    })
+    assert stacks_of(stacks) == {"plat-DEV", "local"}
+
+
+def test_component_templates_read_an_undefined_value_as_null_as_atmos_does(tmp_path):
+    stacks = load_repo(tmp_path, {"stacks/deploy/dev.yaml": ctx("""
+        components:
+          terraform:
+            vpc:
+              vars:
+                size: '{{ .settings.size | default "small" }}'
+                mode: '{{ if .settings.debug }}debug{{ else }}normal{{ end }}'
+                label: '{{ strings.Title .atmos_component }} in {{ .stack | quote }}'
+    """)})
+    got = stacks.instances[InstanceRef("plat-ue1-dev", "vpc")].vars
+    assert {k: got[k] for k in ("size", "mode", "label")} == {
+        "size": "small", "mode": "normal", "label": 'Vpc in "plat-ue1-dev"'}
+
+
+def test_a_component_template_printing_an_undefined_value_gives_no_value_and_a_warning(tmp_path):
+    stacks = load_repo(tmp_path, {"stacks/deploy/dev.yaml": ctx("""
+        components:
+          terraform:
+            vpc:
+              vars:
+                tags: {spacelift_stack: '{{ .spacelift_stack }}'}
+    """)})
+    assert stacks.instances[InstanceRef("plat-ue1-dev", "vpc")].vars["tags"] == {"spacelift_stack": "<no value>"}
+    assert any("vars.tags.spacelift_stack: template value '.spacelift_stack' is not defined: rendered as "
+               "'<no value>', as Atmos does" in w for w in stacks.warnings)
