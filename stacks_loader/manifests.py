@@ -317,7 +317,8 @@ class ManifestReader:
                 raise ConfigError(f"{path}: not UTF-8 text ({exc.reason})") from None
             if "{{" in text:
                 try:
-                    text = render(text, context, scalar=self._context_scalar, keep_missing=keep_missing)
+                    text = render(text, context, scalar=self._context_scalar, keep_missing=keep_missing,
+                                  environ=self.environ)
                 except TemplateError as exc:
                     raise ConfigError(f"{path}: {exc} (import context: {sorted(context)})") from None
             source = text
