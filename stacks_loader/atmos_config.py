@@ -46,6 +46,9 @@ class AtmosConfig:
     terraform_command: str = "terraform"
     env: dict[str, Any] = field(default_factory=dict)  # atmos.yaml `env`, lowest precedence
     templates_enabled: bool = True  # templates.settings.enabled: render `{{ }}` in component values
+    # templates.settings.evaluations: passes over a component's values, each rendering what the
+    # one before left (a value that read another value's template)
+    template_evaluations: int = 1
     inherit_source: bool = True  # stacks.inherit.source: `source` and `provision` inherited from bases
     auth: dict[str, Any] = field(default_factory=dict)  # atmos.yaml `auth`, under every instance's auth
     # describe.affected.sections: the sections compared for `describe affected`, replacing
@@ -113,11 +116,10 @@ def load_atmos_config(tree: SourceTree, environ: Mapping[str, str]) -> AtmosConf
             f"{config_file}: 'templates.settings.delimiters' {delimiters!r} is not supported (only {{{{ }}}})"
         )
     evaluations = get.value("templates.settings.evaluations")
-    if evaluations not in (None, 0, 1):
-        raise ConfigError(
-            f"{config_file}: 'templates.settings.evaluations' {evaluations!r} is not supported "
-            "(one pass; a value that is itself a template is an error)"
-        )
+    if evaluations is not None and (not isinstance(evaluations, int) or isinstance(evaluations, bool)
+                                    or evaluations < 0):
+        raise ConfigError(f"{config_file}: 'templates.settings.evaluations' must be a whole number of passes, "
+                          f"not {evaluations!r}")
     return AtmosConfig(
         config_file=config_file,
         base_path=base_path,
@@ -135,6 +137,7 @@ def load_atmos_config(tree: SourceTree, environ: Mapping[str, str]) -> AtmosConf
         terraform_command=get.string("components.terraform.command", "terraform") or "terraform",
         env=get.mapping("env"),
         templates_enabled=get.boolean("templates.settings.enabled", True),
+        template_evaluations=evaluations or 1,  # Atmos: lo.Coalesce(evaluations, 1)
         inherit_source=get.boolean("stacks.inherit.source", True),
         auth=get.mapping("auth"),
         affected_sections=_affected_sections(config_file, get.strings("describe.affected.sections")),

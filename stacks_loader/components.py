@@ -684,8 +684,7 @@ class StackResolver:
 
         def render_template(text: str, path: str) -> str:
             try:
-                result = render(text, section, missing_is_nil=True, no_value=partial(no_value, path=path),
-                                environ=self.environ)
+                result = self._render_passes(text, section, partial(no_value, path=path))
             except TemplateError as exc:
                 raise ConfigError(
                     f"{self._origin(name, path)}: stack {stack!r} component {name!r}: {path}: {exc}"
@@ -694,6 +693,18 @@ class StackResolver:
 
         return render_template
 
+    def _render_passes(self, text: str, section: dict[str, Any],
+                       no_value: Callable[[str], None] | None = None) -> str:
+        """`text` rendered as Atmos renders a component section: `templates.settings.evaluations`
+        passes, each with the same (unrendered) section as its data."""
+        passes = self.atmos.template_evaluations
+        for left in range(passes - 1, -1, -1):
+            text = render(text, section, missing_is_nil=True, no_value=no_value, environ=self.environ,
+                          nested_ok=left > 0)
+            if "{{" not in text:
+                break
+        return text
+
     def _terraform_ref(
         self, section: dict[str, Any], stack: str, name: str, refs: list[Dependency]
     ) -> Callable[[TerraformFunction, str], TerraformOutputRef]:
@@ -701,7 +712,7 @@ class StackResolver:
             args = marker.args
             if "{{" in args:
                 try:
-                    args = render(args, section, missing_is_nil=True, environ=self.environ)
+                    args = self._render_passes(args, section)
                 except TemplateError as exc:
                     raise ConfigError(
                         f"{marker.file}:{marker.line}: !{marker.function} in stack {stack!r} "

@@ -43,6 +43,7 @@ def render(
     missing_is_nil: bool = False,
     no_value: Callable[[str], None] | None = None,
     environ: Mapping[str, str] | None = None,
+    nested_ok: bool = False,
 ) -> str:
     """Render the template `text` against `data`.
 
@@ -55,12 +56,14 @@ def render(
     undefined value reads as Go's invalid value: false in `if`, null to functions (`default`
     works), equal only to null. Printing it is an error, unless `no_value` is given: then it
     prints Go's `<no value>`, as Atmos does, and `no_value` hears the path (to warn).
+    A field whose value is itself a template is refused (it would print as text), unless
+    `nested_ok`: a pass that another evaluation pass follows (`templates.settings.evaluations`).
     """
     if "{{" not in text:
         return text
     nodes = _parse(text)
     run = _Run(data, scalar, functions(environ) if environ is not None else _DEFAULT_FUNCTIONS, missing_is_nil,
-               no_value)
+               no_value, nested_ok)
     out: list[str] = []
     for node in nodes:
         if not keep_missing:
@@ -540,7 +543,8 @@ class _Continue(Exception):
 class _Run:
     def __init__(self, root: Mapping[str, Any], scalar: Callable[[Any], Any] | None,
                  funcs: dict[str, Callable[..., Any]], missing_is_nil: bool = False,
-                 no_value: Callable[[str], None] | None = None) -> None:
+                 no_value: Callable[[str], None] | None = None, nested_ok: bool = False) -> None:
+        self.nested_ok = nested_ok
         self.root = root
         self.missing_is_nil = missing_is_nil
         self.no_value = no_value
@@ -715,7 +719,7 @@ class _Run:
                 raise _Missing(f"template value '{value.path}' is not defined")
             self.no_value(value.path)
             return "<no value>"
-        if pipe.plain is not None:
+        if pipe.plain is not None and not (self.nested_ok and isinstance(value, str)):
             return format_value(value, pipe.plain)
         if isinstance(value, str):
             return value

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from stackflow.errors import ConfigError
 from stackflow.stacks_loader.describe import describe_instance
 from stackflow.stacks_loader.model import InstanceRef
 
@@ -286,3 +289,19 @@ def test_a_component_template_printing_an_undefined_value_gives_no_value_and_a_w
     assert stacks.instances[InstanceRef("plat-ue1-dev", "vpc")].vars["tags"] == {"spacelift_stack": "<no value>"}
     assert any("vars.tags.spacelift_stack: template value '.spacelift_stack' is not defined: rendered as "
                "'<no value>', as Atmos does" in w for w in stacks.warnings)
+
+
+def test_a_second_evaluation_pass_renders_a_value_that_reads_another_values_template(tmp_path):
+    files = {"stacks/deploy/dev.yaml": ctx("""
+        components:
+          terraform:
+            vpc:
+              vars:
+                name: '{{ .stack }}-vpc'
+                label: 'label-{{ .vars.name }}'
+    """)}
+    two = load_repo(tmp_path / "two", {**files, "atmos.yaml": ATMOS_YAML + "templates: {settings: {evaluations: 2}}\n"})
+    assert two.instances[InstanceRef("plat-ue1-dev", "vpc")].vars["label"] == "label-plat-ue1-dev-vpc"
+    # one pass (the default): the nested template would print as text; refused, naming it
+    with pytest.raises(ConfigError, match=r"vars\.label: template value '\.vars\.name' is itself a template"):
+        load_repo(tmp_path / "one", files)
