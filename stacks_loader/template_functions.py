@@ -729,12 +729,9 @@ def _environ(environ: Mapping[str, str] | None, name: str) -> str:
     return environ.get(name, "")
 
 
-def functions(environ: Mapping[str, str] | None) -> dict[str, Callable[..., Any]]:
-    """Name → function, for one render (the Sprig `env` functions read `environ` only)."""
-    table = dict(_FUNCTIONS)
-    table["env"] = lambda name: _environ(environ, strval(name))
-    table["expandenv"] = _expandenv(environ)
-    return table
+def environ_functions(environ: Mapping[str, str] | None) -> dict[str, Callable[..., Any]]:
+    """Sprig's `env` / `expandenv`, reading `environ` only (refused when it is None)."""
+    return {"env": lambda name: _environ(environ, _s(name)), "expandenv": _expandenv(environ)}
 
 
 _FUNCTIONS: dict[str, Callable[..., Any]] = {
@@ -876,4 +873,5 @@ _FUNCTIONS: dict[str, Callable[..., Any]] = {
     "sha256sum": lambda s: hashlib.sha256(_s(s).encode()).hexdigest(),
 }
 
+FUNCTIONS = _FUNCTIONS  # name → function, but `and` / `or` (lazy, in the renderer) and the environ ones
 SUPPORTED = frozenset({*_FUNCTIONS, "and", "or", "env", "expandenv"})

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from .template_functions import SUPPORTED, FunctionError, functions, go_string, strval, truth
+from .template_functions import FUNCTIONS, SUPPORTED, FunctionError, environ_functions, go_string, strval, truth
 
 _SPACE = " \t\r\n"  # what Go's trim markers (`{{- `, ` -}}`) remove
 _SPACE_CHARS = frozenset(_SPACE)
@@ -28,10 +28,6 @@ class TemplateError(Exception):
 
 class _Missing(TemplateError):
     """A template reads a value that is not defined."""
-
-
-def has_template(value: str) -> bool:
-    return "{{" in value
 
 
 def render(
@@ -62,7 +58,7 @@ def render(
     if "{{" not in text:
         return text
     nodes = _parse(text)
-    run = _Run(data, scalar, functions(environ) if environ is not None else _DEFAULT_FUNCTIONS, missing_is_nil,
+    run = _Run(data, scalar, _NO_ENVIRON if environ is None else environ_functions(environ), missing_is_nil,
                no_value, nested_ok)
     out: list[str] = []
     for node in nodes:
@@ -155,29 +151,6 @@ def _skip_literal(text: str, i: int, start: int) -> int:
 def _excerpt(text: str, start: int) -> str:
     snippet = text[start : start + 40].split("\n")[0]
     return repr(snippet + ("…" if len(snippet) < len(text) - start else ""))
-
-
-def template_fields(text: str) -> list[str]:
-    """The field paths a template reads (`.vars.stage` → `vars.stage`), for error messages."""
-    return [m.group(0)[1:] for m in re.finditer(r"\.[A-Za-z_][A-Za-z0-9_.]*", text)]
-
-
-def lookup(data: Mapping[str, Any], path: str, scalar: Callable[[Any], Any] | None = None) -> Any:
-    """`.vars.stage` in `data`; a missing key is a `TemplateError` naming the path."""
-    value: Any = data
-    for part in path[1:].split("."):
-        if isinstance(value, Mapping) and part in value:
-            value = value[part]
-        else:
-            if path == ".locals" or path.startswith(".locals."):
-                # not "missing": Atmos' file-scoped `locals` are not resolved at all, so deferring
-                # the template (keep_missing) would never help
-                raise TemplateError(f"template value '{path}': stackflow does not resolve Atmos' `locals` "
-                                    "(file-scoped template variables); use vars")
-            raise _Missing(f"template value '{path}' is not defined")
-        if scalar is not None:
-            value = scalar(value)
-    return value
 
 
 def format_value(value: Any, path: str) -> str:
@@ -529,7 +502,7 @@ class _Absent:
 
     def __bool__(self) -> bool:
         return False
-_DEFAULT_FUNCTIONS = functions(None)
+_NO_ENVIRON = environ_functions(None)
 
 
 class _Break(Exception):
@@ -542,14 +515,14 @@ class _Continue(Exception):
 
 class _Run:
     def __init__(self, root: Mapping[str, Any], scalar: Callable[[Any], Any] | None,
-                 funcs: dict[str, Callable[..., Any]], missing_is_nil: bool = False,
+                 environ_funcs: dict[str, Callable[..., Any]], missing_is_nil: bool = False,
                  no_value: Callable[[str], None] | None = None, nested_ok: bool = False) -> None:
         self.nested_ok = nested_ok
         self.root = root
         self.missing_is_nil = missing_is_nil
         self.no_value = no_value
         self.scalar = scalar
-        self.funcs = funcs
+        self.environ_funcs = environ_funcs
         self.vars: list[list[Any]] = [["$", root]]
 
     def node(self, node: _Node, dot: Any, out: list[str]) -> None:
@@ -659,7 +632,7 @@ class _Run:
             args.append(piped)
         args = [None if isinstance(arg, _Absent) else arg for arg in args]  # Go hands functions nil
         try:
-            return self.funcs[name](*args)
+            return (self.environ_funcs.get(name) or FUNCTIONS[name])(*args)
         except FunctionError as exc:
             raise TemplateError(f"{exc} in {pipe.source!r}") from None
         except TypeError:
