@@ -20,7 +20,7 @@ import yaml
 from stackflow.errors import ConfigError
 
 from .filetypes import FileTypeError, include_extension, parse_dotenv, parse_hcl_attributes, parse_json
-from .model import ExecRef
+from .model import ExecRef, StoreRef
 from .source import SourceTree, normalize_relpath
 from .templates import TemplateError, render
 from .yaml_functions import (
@@ -187,11 +187,13 @@ def _function(loader: _Loader, suffix: str, node: yaml.Node) -> Any:
         if not args:
             raise ConfigError(f"{where}: !exec needs a command")
         return ExecRef(args, loader.file)
-    if suffix in ("store", "store.get"):
-        raise ConfigError(f"{where}: {tag} is not supported: stackflow has no store backends")
+    if suffix in ("store", "store.get", "secret"):
+        if not args:
+            raise ConfigError(f"{where}: {tag} needs arguments")
+        return StoreRef(suffix, args, loader.file, line)  # type: ignore[arg-type]
     raise ConfigError(
-        f"{where}: YAML function {tag} is not supported "
-        "(supported: !env, !include, !include.raw, !literal, !terraform.output, !terraform.state)"
+        f"{where}: YAML function {tag} is not supported (supported: !env, !include, !include.raw, !literal, "
+        "!terraform.output, !terraform.state, and !store / !store.get / !secret kept as written)"
     )
 
 

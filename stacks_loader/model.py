@@ -83,6 +83,22 @@ class ExecRef:
 
 
 @dataclass(frozen=True)
+class StoreRef:
+    """An Atmos `!store`, `!store.get` or `!secret` value: read from a store (SSM, Secrets
+    Manager, 1Password…) by Atmos when it runs. stackflow keeps it as written: `describe`,
+    the graph and `describe affected` work; a run that would need its value is refused before
+    anything is planned (stackflow does not read stores yet)."""
+
+    function: Literal["store", "store.get", "secret"]
+    args: str
+    source_file: str = field(default="", compare=False)
+    line: int = field(default=0, compare=False)
+
+    def __str__(self) -> str:
+        return f"!{self.function} {self.args}"
+
+
+@dataclass(frozen=True)
 class Dependency:
     """One edge into an instance: `parent` must succeed before the dependent runs."""
 

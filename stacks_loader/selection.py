@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from stackflow.errors import ConfigError
 
 from .graph import DependencyGraph
-from .model import InstanceRef, StackInstance
+from .model import InstanceRef, StackInstance, StoreRef
 from .stages import stage_edges
 
 if TYPE_CHECKING:
+    from .atmos_config import AtmosConfig
     from .resolve import StackSet
 
 
@@ -124,6 +125,8 @@ def select_refs(
 def _target(stackset: "StackSet", graph: DependencyGraph, selected: set[InstanceRef],
             excluded: dict[InstanceRef, str]) -> DeployTarget:
     """The selected subgraph, with stage promotion edges, as one run covers it."""
+    for ref in sorted(selected):
+        _refuse_store_values(stackset.instances[ref], stackset.atmos)
     run_graph = graph.subgraph(selected)
     run_graph.add_edges(stage_edges(stackset.instances, selected), why="settings.stackflow.stages")
     return DeployTarget(
@@ -132,3 +135,27 @@ def _target(stackset: "StackSet", graph: DependencyGraph, selected: set[Instance
         generate_backend=stackset.atmos.auto_generate_backend_file,
         excluded=excluded,
     )
+
+
+def _refuse_store_values(inst: StackInstance, atmos: AtmosConfig) -> None:
+    """A run needing a `!store` / `!secret` value is refused before anything is planned: stackflow
+    does not read stores, and planning the other instances would leave the change half applied."""
+    for section in ("vars", "env", "providers", "backend", "remote_state_backend"):
+        for path, value in _leaves(getattr(inst, section), section):
+            if isinstance(value, StoreRef):
+                raise ConfigError(
+                    f"{atmos.stacks_path(inst.stack_file)}: stack {inst.stack!r} component {inst.component!r}: "
+                    f"{path}: {value}: stackflow does not read Atmos stores or secrets yet, so this run is refused "
+                    "before anything is planned (describe, the graph and describe affected work)"
+                )
+
+
+def _leaves(value: Any, path: str) -> Iterator[tuple[str, Any]]:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _leaves(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _leaves(item, f"{path}[{i}]")
+    else:
+        yield path, value

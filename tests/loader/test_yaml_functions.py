@@ -9,7 +9,8 @@ import pytest
 
 from stackflow.errors import ConfigError
 from stackflow.stacks_loader.describe import describe_component
-from stackflow.stacks_loader.model import ExecRef, InstanceRef, TerraformOutputRef
+from stackflow.stacks_loader.model import ExecRef, InstanceRef, StoreRef, TerraformOutputRef
+from stackflow.stacks_loader.selection import select_target
 
 from .repos import ctx, load_repo
 
@@ -221,11 +222,36 @@ def test_exec_is_refused_unless_allowed_and_then_kept_deferred(tmp_path):
     assert inst(stacks).vars["v"] == ExecRef("echo hi", "stacks/deploy/dev.yaml")
 
 
-def test_store_is_refused_naming_the_file_and_line(tmp_path):
-    with pytest.raises(ConfigError, match=r"stacks/deploy/dev.yaml:2: !store is not supported"):
-        load_repo(tmp_path, {
-            "stacks/deploy/dev.yaml": ctx("components: {terraform: {app: {vars: {v: !store ssm vpc id}}}}\n"),
-        })
+def test_store_and_secret_are_kept_as_written_for_describe_graph_and_affected(tmp_path):
+    stacks = load_repo(tmp_path, {"stacks/deploy/dev.yaml": ctx("""
+        components:
+          terraform:
+            app:
+              vars:
+                id: !store ssm vpc id | default "none"
+                raw: !store.get ssm /global/key
+                api_key: !secret API_KEY
+    """)})
+    vars_ = inst(stacks).vars
+    assert vars_["id"] == StoreRef("store", 'ssm vpc id | default "none"')
+    assert (vars_["raw"], vars_["api_key"]) == (StoreRef("store.get", "ssm /global/key"), StoreRef("secret", "API_KEY"))
+    assert inst(stacks).dependencies == []  # Atmos reads no dependency from a store either
+    described = describe_component(stacks, "app", "plat-ue1-dev")
+    assert described["vars"]["api_key"] == "!secret API_KEY"
+
+
+def test_a_run_needing_a_store_value_is_refused_before_anything_is_planned(tmp_path):
+    repo = tmp_path / "repo"
+    load_repo(repo, {"stacks/deploy/dev.yaml": ctx("""
+        components:
+          terraform:
+            app: {vars: {api_key: !secret API_KEY}}
+            web: {vars: {size: 1}}
+    """)})
+    with pytest.raises(ConfigError, match=r"stacks/deploy/dev.yaml: stack 'plat-ue1-dev' component 'app': "
+                                          r"vars.api_key: !secret API_KEY: stackflow does not read Atmos stores"):
+        select_target(repo, {}, [], all_instances=True)
+    assert [str(r) for r in select_target(repo, {}, ["plat-ue1-dev/web"]).graph.order()] == ["plat-ue1-dev/web"]
 
 
 def test_scalars_are_typed_as_go_yaml_types_them(tmp_path):
