@@ -13,6 +13,7 @@ import json
 import math
 import re
 import urllib.parse
+import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -664,7 +665,9 @@ def _mul(first: Any, *others: Any) -> int:
 
 def _regex(pattern: str) -> re.Pattern[str]:
     try:
-        return re.compile(pattern)
+        with warnings.catch_warnings():  # Python's hints about future set syntax ([[, --): not the user's concern
+            warnings.simplefilter("ignore", FutureWarning)
+            return re.compile(pattern)
     except re.error as exc:
         raise FunctionError(f"regular expression {pattern!r}: {exc}") from None
 

@@ -338,7 +338,7 @@ class _Parser:
                 plain = "." + ".".join(operand[1])
             elif operand[0] == "var":
                 plain = operand[1] + "".join("." + n for n in operand[2])
-        return _Pipe(decl, assign, tuple(commands), source, plain)
+        return _Pipe(decl, assign, tuple(commands), " ".join(source.split()), plain)  # one line, for messages
 
     def command(self, tokens: list[_Token], i: int, where: str) -> tuple[tuple[tuple[Any, ...], ...], int]:
         operands: list[tuple[Any, ...]] = []
