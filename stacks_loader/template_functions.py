@@ -47,8 +47,9 @@ def go_string(value: Any) -> str:
     return str(value)
 
 
-def _go_float(value: float) -> str:
-    """Go's `%v` of a float64: the shortest digits, in exponent form below 1e-4 and from 1e6."""
+def _go_float(value: float, low: int = -4, high: int = 6) -> str:
+    """Go's `%v` of a float64: the shortest digits, in exponent form below 1e-4 and from 1e6
+    (`low` / `high`: the decimal exponents where the plain form stops)."""
     if math.isinf(value):
         return "+Inf" if value > 0 else "-Inf"
     if math.isnan(value):
@@ -62,7 +63,7 @@ def _go_float(value: float) -> str:
     exponent = int(exp_text or 0) + len(whole.lstrip("0")) - 1 if whole.strip("0") else (
         int(exp_text or 0) - (len(fraction) - len(fraction.lstrip("0"))) - 1)
     digits = digits.rstrip("0") or "0"
-    if -4 <= exponent < 6:
+    if low <= exponent < high:
         if exponent >= 0:
             head, tail = digits[: exponent + 1].ljust(exponent + 1, "0"), digits[exponent + 1 :]
         else:
@@ -591,20 +592,25 @@ def _fail(message: str) -> Any:
 # Sprig: conversion ----------------------------------------------------------------------------
 
 
-def _plain(value: Any) -> Any:
-    """Whole floats as ints, as Go's encoder prints them."""
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e21:
-        return int(value)
+def _plain(value: Any, floats: list[str]) -> Any:
+    """`value` for json.dumps, each float a placeholder for the text Go's encoder gives it."""
+    if isinstance(value, float) and math.isfinite(value):
+        text = _go_float(value, -6, 21)  # encoding/json: plain from 1e-6 up to 1e21, else e-form
+        floats.append(text.replace("e-0", "e-") if "e-0" in text else text)
+        return f"\x00float:{len(floats) - 1}\x00"
     if isinstance(value, Mapping):
-        return {strval(k): _plain(v) for k, v in value.items()}
+        return {strval(k): _plain(v, floats) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
+        return [_plain(v, floats) for v in value]
     return value
 
 
 def _json(value: Any, *, indent: int | None = None, escape_html: bool = True) -> str:
-    text = json.dumps(_plain(value), sort_keys=True, ensure_ascii=False, indent=indent,
+    floats: list[str] = []
+    text = json.dumps(_plain(value, floats), sort_keys=True, ensure_ascii=False, indent=indent,
                       separators=(",", ":") if indent is None else (",", ": "))
+    if floats:
+        text = re.sub(r'"\\u0000float:(\d+)\\u0000"', lambda m: floats[int(m.group(1))], text)
     if escape_html:  # encoding/json's default
         text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
@@ -614,7 +620,7 @@ def _from_json(text: str) -> Any:
     try:
         return json.loads(text)
     except ValueError:
-        return {}  # Sprig's fromJson swallows the error
+        return None  # Sprig's fromJson swallows the error
 
 
 def _atoi(text: str) -> int:

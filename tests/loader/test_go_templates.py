@@ -665,3 +665,18 @@ def test_an_undefined_value_is_gos_invalid_value_when_missing_is_nil(text, expec
 )
 def test_printing_or_misusing_an_undefined_value_is_still_refused(text, fragment):
     refused(text, fragment, missing_is_nil=True)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [  # encoding/json's float text, checked against Go
+        ("{{ toJson 1.5e-7 }}", "1.5e-7"),
+        ("{{ toJson 0.00001 }}", "0.00001"),
+        ("{{ toJson 1e21 }}", "1e+21"),
+        ("{{ toJson 1e20 }}", "100000000000000000000"),
+        ('{{ list 1.5 2.0 "a" | toJson }}', '[1.5,2,"a"]'),
+        ('{{ fromJson "{bad" | toJson }}', "null"),
+    ],
+)
+def test_to_json_prints_floats_as_go_encoding_json_does(text, expected):
+    assert render(text, DATA) == expected
