@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .yaml_functions import EnvFunction, LiteralString, TerraformFunction
+from .yaml_functions import EnvFunction, LiteralString, TemplateText, TerraformFunction, decode_template_text
 
 
 class ValueResolver:
@@ -132,6 +132,10 @@ class ValueResolver:
     def _leaf(self, value: Any, parts: list[Any]) -> Any:
         if type(value) is LiteralString:
             return value
+        if type(value) is TemplateText:
+            if self.template is None:
+                return value
+            return decode_template_text(self.template(str(value), _dotted(parts)))
         if isinstance(value, str):
             if self.template is not None and "{{" in value:
                 return self.template(value, _dotted(parts))

@@ -27,7 +27,9 @@ from .yaml_functions import (
     EnvFunction,
     FunctionArgsError,
     LiteralString,
+    TemplateText,
     TerraformFunction,
+    decode_template_text,
     parse_env_args,
     parse_output_expression,
     parse_terraform_args,
@@ -187,12 +189,14 @@ def _function(loader: _Loader, suffix: str, node: yaml.Node) -> Any:
         if not args:
             raise ConfigError(f"{where}: !exec needs a command")
         return ExecRef(args, loader.file)
+    if suffix == "template":  # as Atmos: JSON now when it holds no template, else once rendered
+        return TemplateText(args) if "{{" in args else decode_template_text(args)
     if suffix in ("store", "store.get", "secret"):
         if not args:
             raise ConfigError(f"{where}: {tag} needs arguments")
         return StoreRef(suffix, args, loader.file, line)  # type: ignore[arg-type]
     raise ConfigError(
-        f"{where}: YAML function {tag} is not supported (supported: !env, !include, !include.raw, !literal, "
+        f"{where}: YAML function {tag} is not supported (supported: !env, !include, !include.raw, !literal, !template, "
         "!terraform.output, !terraform.state, and !store / !store.get / !secret kept as written)"
     )
 

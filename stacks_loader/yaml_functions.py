@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import yaml
 
@@ -46,6 +47,22 @@ class TerraformFunction:
 
     def __str__(self) -> str:
         return f"!{self.function} {self.args}"
+
+
+class TemplateText(str):
+    """`!template TEXT` whose text holds `{{ }}`: rendered per instance, then read as JSON when it
+    is JSON (Atmos' `processTagTemplate`), so `!template '{{ toJson .vars.cidrs }}'` is a list.
+    Unrendered (templates disabled), it is the text, as Atmos leaves it."""
+
+    __slots__ = ()
+
+
+def decode_template_text(text: str) -> Any:
+    """Atmos' `!template` result: the JSON value `text` spells, else `text` itself."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
 
 
 class LiteralString(str):

@@ -12,7 +12,9 @@ from stackflow.stacks_loader.describe import describe_component
 from stackflow.stacks_loader.model import ExecRef, InstanceRef, StoreRef, TerraformOutputRef
 from stackflow.stacks_loader.selection import select_target
 
-from .repos import ctx, load_repo
+from .repos import ATMOS_YAML, ctx, load_repo
+
+ATMOS_APPEND = ATMOS_YAML + "settings: {list_merge_strategy: append}\n"
 
 DEV = "plat-ue1-dev"
 
@@ -400,3 +402,33 @@ def test_a_bad_yq_default_is_one_line(tmp_path, expression, message):
                 app: {{vars: {{v: !terraform.output 'vpc {expression}'}}}}
         """)})
     assert str(exc.value).startswith("stacks/deploy/dev.yaml:") and message in str(exc.value)
+
+
+def test_template_function_renders_then_reads_json_as_atmos_does(tmp_path):
+    stacks = load_repo(tmp_path, {"stacks/deploy/dev.yaml": ctx("""
+        components:
+          terraform:
+            app:
+              settings: {cidrs: [10.0.0.0/24, 10.0.1.0/24], conf: {a: 1}}
+              vars:
+                cidrs: !template '{{ toJson .settings.cidrs }}'
+                conf: !template '{{ .settings.conf | toJson }}'
+                nested: [!template '{{ toJson .settings.conf }}']
+                literal: !template '[1, 2]'
+                text: !template 'not json in {{ .stack }}'
+    """)})
+    vars_ = inst(stacks).vars
+    assert vars_["cidrs"] == ["10.0.0.0/24", "10.0.1.0/24"] and vars_["conf"] == {"a": 1}
+    assert vars_["nested"] == [{"a": 1}] and vars_["literal"] == [1, 2]
+    assert vars_["text"] == "not json in plat-ue1-dev"
+
+
+def test_a_template_function_without_a_template_is_json_before_the_merge(tmp_path):
+    # decoded at load, as Atmos' ProcessTemplateTagsOnly: an append strategy then sees a list
+    stacks = load_repo(tmp_path, {
+        "atmos.yaml": ATMOS_APPEND,
+        "stacks/catalog/app.yaml": "components: {terraform: {app: {vars: {ids: [a]}}}}\n",
+        "stacks/deploy/dev.yaml": ctx("import: [catalog/app]\ncomponents:\n  terraform:\n    app:\n"
+                                      "      vars:\n        ids: !template '[\"b\"]'\n"),
+    })
+    assert inst(stacks).vars["ids"] == ["a", "b"]
