@@ -69,7 +69,7 @@ from .atmos_config import AtmosConfig
 from .manifests import Manifest, ManifestReader, Markers, section_of
 from .model import ExecRef, StoreRef
 from .naming import context_from_vars, manifest_stem
-from .templates import TemplateError, render
+from .templates import TemplateError, render, root_fields
 from .yaml_functions import (
     EnvFunction,
     FunctionArgsError,
@@ -87,8 +87,6 @@ _PLAIN_REF = re.compile(
     rf"{_SPACE}*\{{\{{(?:-{_SPACE})?{_SPACE}*((?:\.[^\W\d]\w*)+){_SPACE}*(?:{_SPACE}-)?\}}\}}{_SPACE}*\Z"
 )
 # `.locals` / `.locals.name` read from the root of the data (not `$x.locals`, `(…).locals`)
-_LOCALS_FIELD = re.compile(r"(?<![\w$)\]])\.locals(?:\.([^\W\d]\w*))?(?!\w)")
-_QUOTED = re.compile(r'"(?:[^"\\\n]|\\.)*"|`[^`]*`|\'(?:[^\'\\\n]|\\.)*\'')
 
 
 @dataclass(frozen=True)
@@ -609,29 +607,13 @@ def _dependencies(value: Any) -> Iterator[str]:
 
 
 def _locals_read(text: str) -> tuple[bool, list[str]]:
-    """Whether the template reads `.locals`, and the names it reads under it (`.locals.X`)."""
-    reads, names = False, []
-    for body in _action_bodies(text):
-        for match in _LOCALS_FIELD.finditer(body):
-            reads = True
-            if match.group(1):
-                names.append(match.group(1))
-    return reads, names
-
-
-def _action_bodies(text: str) -> Iterator[str]:
-    """The inside of each `{{ … }}` action but comments, string literals blanked."""
-    pos = 0
-    while (start := text.find("{{", pos)) >= 0:
-        i, body = start + 2, []
-        while i < len(text) and not text.startswith("}}", i):
-            literal = _QUOTED.match(text, i) if text[i] in "\"`'" else None
-            body.append('""' if literal else text[i])
-            i = literal.end() if literal else i + 1
-        inside = "".join(body)
-        if not inside.lstrip("- \t\r\n").startswith("/*"):
-            yield inside
-        pos = i + 2
+    """Whether the template reads `.locals`, and the names it reads under it (`.locals.X`); a
+    template that does not parse reads none here (rendering it reports the error)."""
+    try:
+        chains = [chain for chain in root_fields(text) if chain[0] == LOCALS]
+    except TemplateError:
+        return False, []
+    return bool(chains), [chain[1] for chain in chains if len(chain) > 1]
 
 
 def _dotted(where: list[Any]) -> str:

@@ -74,6 +74,43 @@ def render(
     return "".join(out)
 
 
+def root_fields(text: str) -> list[tuple[str, ...]]:
+    """The field chains `text` reads from the root of its data (`.vars.x`, `$.vars.x`), in order:
+    what a caller needs to know before rendering (which locals a local reads). Inside `with` and
+    `range`, where the dot is rebound, only `$.` chains read the root. A `TemplateError` if
+    `text` does not parse."""
+    if "{{" not in text:
+        return []
+    found: list[tuple[str, ...]] = []
+
+    def pipe(p: _Pipe, at_root: bool) -> None:
+        for command in p.commands:
+            for operand in command:
+                if operand[0] == "field" and at_root and operand[1]:
+                    found.append(operand[1])
+                elif operand[0] == "var" and operand[1] == "$" and operand[2]:
+                    found.append(operand[2])
+                elif operand[0] == "pipe":
+                    pipe(operand[1], at_root)
+
+    def nodes(items: tuple[_Node, ...], at_root: bool) -> None:
+        for node in items:
+            if node.kind == "out":
+                pipe(node.pipe, at_root)  # type: ignore[arg-type]
+            elif node.kind in ("if", "with", "range"):
+                if node.kind == "range":
+                    pipe(node.pipe, at_root)  # type: ignore[arg-type]
+                for condition, body in node.branches:
+                    if node.kind != "range":
+                        pipe(condition, at_root)
+                    nodes(body, at_root and node.kind == "if")
+                if node.otherwise is not None:
+                    nodes(node.otherwise, at_root)
+
+    nodes(_parse(text), True)
+    return found
+
+
 @dataclass(frozen=True)
 class _Action:
     start: int  # offset of `{{`

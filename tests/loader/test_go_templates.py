@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pytest
 
-from stackflow.stacks_loader.templates import TemplateError, render
+from stackflow.stacks_loader.templates import TemplateError, render, root_fields
 
 # What a stack's template data looks like once the YAML is decoded.
 DATA = {
@@ -680,3 +680,15 @@ def test_printing_or_misusing_an_undefined_value_is_still_refused(text, fragment
 )
 def test_to_json_prints_floats_as_go_encoding_json_does(text, expected):
     assert render(text, DATA) == expected
+
+
+def test_root_fields_are_the_chains_read_from_the_data_root_not_from_a_rebound_dot():
+    text = ('{{ .locals.a }}-{{ printf "%s" (.vars.b | upper) }}'
+            "{{ range .locals.list }}{{ .locals.not_root }}{{ $.locals.c }}{{ end }}"
+            '{{ with .settings }}{{ .x }}{{ else }}{{ .locals.d }}{{ end }}{{ "{{ .locals.e }}" }}')
+    assert root_fields(text) == [("locals", "a"), ("vars", "b"), ("locals", "list"), ("locals", "c"),
+                                 ("settings",), ("locals", "d")]
+    assert root_fields("no template") == []
+    refused("{{ if .x }}", "no {{ end }}")  # and root_fields raises the same TemplateError
+    with pytest.raises(TemplateError):
+        root_fields("{{ if .x }}")
