@@ -22,6 +22,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run as flow_run_runtime
 from prefect.runtime import task_run as task_run_runtime
+from prefect.utilities.annotations import quote
 from stackflow.flows.approval import (
     ApprovalDecision,
     ask_for_approval,
@@ -312,7 +313,9 @@ class _GraphRun:
 
     # --- bookkeeping -------------------------------------------------------------------------
     def _submit(self, ref: InstanceRef, step: str, task_obj: Any, **params: Any) -> None:
-        future = task_obj.submit(label=str(ref), steps=self.steps, recorder=self.recorder, **params)
+        # quote: the services are shared with other task threads (which change their state); Prefect
+        # must not walk into them looking for futures while they change (it found none anyway)
+        future = task_obj.submit(label=str(ref), steps=quote(self.steps), recorder=quote(self.recorder), **params)
         future.add_done_callback(lambda f: self.events.put((ref, step, f)))
 
     def _finish(self, outcome: StackOutcome, ref: InstanceRef) -> None:
@@ -367,7 +370,7 @@ class _GraphRun:
         if self.locks is not None and self.run_info is not None:
             holder = LockHolder(self.run_info.flow_run_id, self.run_info.flow_run_name, str(ref),
                                 self.run_info.commit)
-            future = lock_instance.submit(label=str(ref), locks=self.locks, instance=instance,
+            future = lock_instance.submit(label=str(ref), locks=quote(self.locks), instance=instance,
                                           holder=holder, take=self.mode != "plan",
                                           timeout_s=self.lock_timeout_s)
             future.add_done_callback(lambda f: self.events.put((ref, "lock", f)))
@@ -377,7 +380,7 @@ class _GraphRun:
     def _plan(self, ref: InstanceRef) -> None:
         self._submit(ref, "plan", self.plan_task, instance=self.instances[ref],
                      resolved_vars=self.resolved[ref], read_outputs=ref in self.output_parents,
-                     destroy=self.mode == "destroy", custody=self._custody(ref))
+                     destroy=self.mode == "destroy", custody=quote(self._custody(ref)))
 
     def _custody(self, ref: InstanceRef) -> StateCustody | None:
         """What terraform may do about the state lock of an instance whose stack lock we hold."""
@@ -453,7 +456,7 @@ class _GraphRun:
             guard = ApplyGuard(self.locks, self.leases.get(ref), self.repo,
                                self.run_info.commit, self.run_info.flow_run_id)
         self._submit(ref, "apply", self.apply_task, instance=self.instances[ref],
-                     plan=self.plans[ref], guard=guard, custody=self._custody(ref))
+                     plan=self.plans[ref], guard=quote(guard), custody=quote(self._custody(ref)))
 
     def _on_apply(self, ref: InstanceRef, result: ApplyResult) -> None:
         self.outputs[ref] = result.outputs
@@ -483,7 +486,7 @@ class _GraphRun:
         """Outputs of parents outside this run (or, when destroying, of every parent) first."""
         wanted = sorted(p for p in self.output_parents
                         if p not in self.graph or self.mode == "destroy")
-        futures = {p: read_instance_outputs.submit(label=str(p), steps=self.steps,
+        futures = {p: read_instance_outputs.submit(label=str(p), steps=quote(self.steps),
                                                    instance=self.instances[p]) for p in wanted}
         for parent, future in futures.items():
             value = future.result(raise_on_failure=False)
