@@ -28,7 +28,9 @@ from .merge import merge, merge_all
 from .model import Dependency, InstanceRef, StackInstance, TerraformOutputRef
 from .naming import SAFE_COMPONENT_NAME, SAFE_STACK_NAME, manifest_stem, stack_name, workspace
 from .schema import REPORTED_SECTIONS
-from .templates import TemplateError, render
+from .component_outputs import FUNCTIONS as COMPONENT_FUNCTIONS
+from .component_outputs import ComponentOutput
+from .templates import RunTimeValue, TemplateError, render
 from .yaml_functions import EnvFunction, TerraformFunction
 
 _NO_DEPENDENCIES = DeclaredDependencies()
@@ -592,7 +594,7 @@ class StackResolver:
         every = templates or ALL_SECTIONS in marked
         resolver = self._deferred_resolver
         resolver.configure(
-            self._template_renderer(section, stack, name) if templates else None,
+            self._template_renderer(section, stack, name, refs) if templates else None,
             self._terraform_ref(section, stack, name, refs),
         )
         try:
@@ -676,15 +678,21 @@ class StackResolver:
             )
         return path
 
-    def _template_renderer(self, section: dict[str, Any], stack: str, name: str) -> Callable[[str, str], str]:
+    def _template_renderer(
+        self, section: dict[str, Any], stack: str, name: str, refs: list[Dependency] | None = None
+    ) -> Callable[[str, str], Any]:
+        """Renders a value's template; `refs` (vars only) gathers the parents `atmos.Component` reads."""
+
         def no_value(missing: str, path: str) -> None:
             # once per file, component and field (not per stack): the same catalog value in every stack
             self.warn(f"{self._origin(name, path)}: component {name!r}: {path}: template value '{missing}' is not "
                       "defined: rendered as '<no value>', as Atmos does")
 
-        def render_template(text: str, path: str) -> str:
+        def render_template(text: str, path: str) -> Any:
             try:
-                result = self._render_passes(text, section, partial(no_value, path=path))
+                result = self._render_passes(text, section, partial(no_value, path=path), whole=True)
+                if isinstance(result, RunTimeValue):
+                    return self._component_output(result, path, name, refs)
             except TemplateError as exc:
                 raise ConfigError(
                     f"{self._origin(name, path)}: stack {stack!r} component {name!r}: {path}: {exc}"
@@ -694,16 +702,42 @@ class StackResolver:
         return render_template
 
     def _render_passes(self, text: str, section: dict[str, Any],
-                       no_value: Callable[[str], None] | None = None) -> str:
+                       no_value: Callable[[str], None] | None = None, whole: bool = False) -> Any:
         """`text` rendered as Atmos renders a component section: `templates.settings.evaluations`
-        passes, each with the same (unrendered) section as its data."""
+        passes, each with the same (unrendered) section as its data. With `whole`, a value that is
+        one `atmos.Component` output alone comes back as it is (a `RunTimeValue`)."""
         passes = self.atmos.template_evaluations
+        result: Any = text
         for left in range(passes - 1, -1, -1):
-            text = render(text, section, missing_is_nil=True, no_value=no_value, environ=self.environ,
-                          nested_ok=left > 0)
-            if "{{" not in text:
+            result = render(result, section, missing_is_nil=True, no_value=no_value, environ=self.environ,
+                            nested_ok=left > 0, functions=COMPONENT_FUNCTIONS if whole else None, whole=whole)
+            if type(result) is not str or "{{" not in result:
                 break
-        return text
+        return result
+
+    def _component_output(
+        self, value: RunTimeValue, path: str, name: str, refs: list[Dependency] | None
+    ) -> TerraformOutputRef:
+        """The deferred reference (and dependency edge) for a whole `atmos.Component` output."""
+        if not isinstance(value, ComponentOutput) or value.output is None:
+            raise TemplateError(f"{value.describe()} is not an output: read one, as "
+                                "'(atmos.Component \"vpc\" .stack).outputs.vpc_id'")
+        if refs is None or not path.startswith("vars."):
+            raise TemplateError(f"{value.describe()} is only supported in vars (like !terraform.output): it is "
+                                "known only when the stack runs")
+        ref = TerraformOutputRef(
+            parent=self.dependency_reader.refs.get(value.stack, value.component),
+            output=value.output,
+            path=value.path,
+            function="terraform.output",
+            source_file=self._origin(name, path),
+        )
+        dep_key = (ref.parent, path)
+        dependency = self._ref_dependencies.get(dep_key)
+        if dependency is None:
+            dependency = self._ref_dependencies[dep_key] = Dependency(ref.parent, "terraform.output", entry=path)
+        refs.append(dependency)
+        return ref
 
     def _terraform_ref(
         self, section: dict[str, Any], stack: str, name: str, refs: list[Dependency]
@@ -759,11 +793,13 @@ class StackResolver:
         return found or self.where
 
     def _origin(self, name: str, path: str) -> str:
+        """The file that gives the component its value at `path` (its own, a base's, the stack's)."""
         section, _, rest = path.partition(".")
         key = rest.split(".")[0].split("[")[0]
+        owners = (name, *reversed(self._chains.get(name) or ()))  # the nearest definition wins
         for keys in (
             ("components", "terraform", name, "overrides", section, key),
-            ("components", "terraform", name, section, key),
+            *(("components", "terraform", owner, section, key) for owner in owners),
             ("terraform", section, key),
             (section, key),
         ):

@@ -135,7 +135,8 @@ class ValueResolver:
         if type(value) is TemplateText:
             if self.template is None:
                 return value
-            return decode_template_text(self.template(str(value), _dotted(parts)))
+            rendered = self.template(str(value), _dotted(parts))
+            return decode_template_text(rendered) if type(rendered) is str else rendered
         if isinstance(value, str):
             if self.template is not None and "{{" in value:
                 return self.template(value, _dotted(parts))

@@ -3,8 +3,12 @@
 Actions, pipelines, variables, `if` / `else if` / `with` / `range` (with `break`, `continue`),
 trim markers and comments behave as Go's; the functions are Go's builtins and the Sprig ones in
 `template_functions`. Refused with a `TemplateError`, never passed through: other functions
-(Gomplate's, `atmos.Component`, `atmos.Store`: they read the outside world), `define` /
-`template` / `block`, and a map, list or null printed into a value.
+(Gomplate's, `atmos.Store`: they read the outside world), `define` / `template` / `block`, and a
+map, list or null printed into a value.
+
+`atmos.Component` is parsed, but only a caller that hands `render` an implementation (the
+component stage) can run it: what it gives is a `RunTimeValue`, which a template may read
+fields of and give as a whole value, never print, test or pass to a function.
 """
 
 from __future__ import annotations
@@ -26,6 +30,22 @@ class TemplateError(Exception):
     """A template the loader cannot (or will not) render; the caller adds file/stack/field."""
 
 
+class RunTimeValue:
+    """A value known only when the stack runs (a parent's Terraform output): a template may read
+    its fields and give it whole (`render(..., whole=True)`), never print, test or transform it."""
+
+    def field(self, name: str) -> Any:
+        """What `.name` of this value reads."""
+        raise TemplateError(f"can't read field {name!r} of {self.describe()}")
+
+    def describe(self) -> str:
+        return "a value known only when the stack runs"
+
+
+# Functions the parser accepts but `render` runs only when its caller implements them.
+CONTEXT_FUNCTIONS = frozenset({"atmos.Component"})
+
+
 class _Missing(TemplateError):
     """A template reads a value that is not defined."""
 
@@ -40,7 +60,9 @@ def render(
     no_value: Callable[[str], None] | None = None,
     environ: Mapping[str, str] | None = None,
     nested_ok: bool = False,
-) -> str:
+    functions: Mapping[str, Callable[..., Any]] | None = None,
+    whole: bool = False,
+) -> Any:
     """Render the template `text` against `data`.
 
     With `keep_missing`, a top-level action or block reading an undefined value is left as
@@ -54,12 +76,20 @@ def render(
     prints Go's `<no value>`, as Atmos does, and `no_value` hears the path (to warn).
     A field whose value is itself a template is refused (it would print as text), unless
     `nested_ok`: a pass that another evaluation pass follows (`templates.settings.evaluations`).
+
+    `functions` implements `CONTEXT_FUNCTIONS` (others are refused). With `whole`, a template
+    that is one action alone giving a `RunTimeValue` returns that value instead of text.
     """
     if "{{" not in text:
         return text
     nodes = _parse(text)
     run = _Run(data, scalar, _NO_ENVIRON if environ is None else environ_functions(environ), missing_is_nil,
-               no_value, nested_ok)
+               no_value, nested_ok, functions)
+    if whole and len(nodes) == 1 and nodes[0].kind == "out" and not nodes[0].pipe.decl:  # type: ignore[union-attr]
+        value = run.pipe(nodes[0].pipe, data)  # type: ignore[arg-type]
+        if isinstance(value, RunTimeValue):
+            return value
+        return run.output(value, nodes[0].pipe)  # type: ignore[arg-type]
     out: list[str] = []
     for node in nodes:
         if not keep_missing:
@@ -412,7 +442,7 @@ class _Parser:
                 raise TemplateError(f"unexpected keyword {name!r} in {where}")
             elif i < len(tokens) and tokens[i].kind == "field" and not tokens[i].spaced:
                 qualified = f"{name}.{tokens[i].value}"
-                if qualified not in SUPPORTED:
+                if qualified not in SUPPORTED and qualified not in CONTEXT_FUNCTIONS:
                     raise TemplateError(f"function {qualified} is not supported in {where} (Go builtins, Sprig "
                                         "and Gomplate's strings functions are; those reading the outside world, "
                                         "such as atmos.Component, atmos.Store or datasources, are not)")
@@ -553,7 +583,9 @@ class _Continue(Exception):
 class _Run:
     def __init__(self, root: Mapping[str, Any], scalar: Callable[[Any], Any] | None,
                  environ_funcs: dict[str, Callable[..., Any]], missing_is_nil: bool = False,
-                 no_value: Callable[[str], None] | None = None, nested_ok: bool = False) -> None:
+                 no_value: Callable[[str], None] | None = None, nested_ok: bool = False,
+                 functions: Mapping[str, Callable[..., Any]] | None = None) -> None:
+        self.functions = functions or {}
         self.nested_ok = nested_ok
         self.root = root
         self.missing_is_nil = missing_is_nil
@@ -576,6 +608,9 @@ class _Run:
             try:
                 for condition, body in node.branches:
                     value = self.pipe(condition, dot)
+                    if isinstance(value, RunTimeValue):
+                        raise TemplateError(f"{kind} cannot test {value.describe()} in {condition.source!r}: "
+                                            "it is known only when the stack runs")
                     if truth(value):
                         self.nodes(body, value if kind == "with" else dot, out)
                         return
@@ -602,6 +637,9 @@ class _Run:
         pipe = node.pipe
         assert pipe is not None
         value = self.pipe(_Pipe((), False, pipe.commands, pipe.source, pipe.plain), dot)
+        if isinstance(value, RunTimeValue):
+            raise TemplateError(f"range cannot iterate over {value.describe()} in {pipe.source!r}: it is known "
+                                "only when the stack runs")
         if isinstance(value, Mapping):
             items = [(k, value[k]) for k in sorted(value, key=strval)]
         elif isinstance(value, (list, tuple)):
@@ -668,6 +706,20 @@ class _Run:
         if piped is not _NONE:
             args.append(piped)
         args = [None if isinstance(arg, _Absent) else arg for arg in args]  # Go hands functions nil
+        if name in CONTEXT_FUNCTIONS:
+            implementation = self.functions.get(name)
+            if implementation is None:  # "missing": where templates may wait for the component stage, they do
+                raise _Missing(f"function {name} is not supported in {pipe.source!r} (only in a component's "
+                                    "values, where it names a parent's Terraform output)")
+            try:
+                return implementation(*args)
+            except TypeError:
+                raise TemplateError(f"wrong number or type of arguments for {name} ({len(args)} given) in "
+                                    f"{pipe.source!r}") from None
+        for arg in args:
+            if isinstance(arg, RunTimeValue):
+                raise TemplateError(f"{name} cannot take {arg.describe()} in {pipe.source!r}: it is known only when "
+                                    "the stack runs, so it can only be a whole value")
         try:
             return (self.environ_funcs.get(name) or FUNCTIONS[name])(*args)
         except FunctionError as exc:
@@ -703,6 +755,9 @@ class _Run:
             parent, path = path, f"{path}.{name}"
             if isinstance(value, _Absent):
                 continue  # Go: a field of an invalid value is invalid too
+            if isinstance(value, RunTimeValue):
+                value = value.field(name)
+                continue
             if isinstance(value, Mapping):
                 if name not in value:
                     if path == ".locals" and value is self.root:
@@ -724,6 +779,9 @@ class _Run:
         return value
 
     def output(self, value: Any, pipe: _Pipe) -> str:
+        if isinstance(value, RunTimeValue):
+            raise TemplateError(f"'{pipe.source}' is {value.describe()}, known only when the stack runs: it can be "
+                                "a whole value (the action alone), not printed into text")
         if isinstance(value, _Absent):  # Go prints `<no value>`
             if self.no_value is None:
                 raise _Missing(f"template value '{value.path}' is not defined")

@@ -199,6 +199,71 @@ def test_terraform_output_stack_may_be_a_template(tmp_path):
     assert vars_["prod"].parent == vars_["fmt"].parent == InstanceRef("plat-ue1-prod", "vpc")
 
 
+def test_atmos_component_output_is_the_same_deferred_reference_and_edge_as_terraform_output(tmp_path):
+    stacks = load_repo(tmp_path, {
+        "stacks/catalog/app.yaml": """
+            components:
+              terraform:
+                app/base:
+                  metadata: {type: abstract, component: app}
+                  vars:
+                    vpc_id: '{{ (atmos.Component "vpc" .stack).outputs.vpc_id }}'
+        """.replace("\n            ", "\n"),
+        "stacks/deploy/dev.yaml": ctx("""
+            import: [catalog/app]
+            components:
+              terraform:
+                vpc: {}
+                app:
+                  metadata: {inherits: [app/base]}
+                  vars:
+                    ids: ['{{- (atmos.Component "vpc" .stack).outputs.private_subnet_ids -}}']
+                    prod_cidr: '{{ (atmos.Component "vpc" (printf "%s-ue1-prod" .vars.tenant)).outputs.cfg.cidr }}'
+                    cidrs: !template '{{ (atmos.Component "vpc" .stack).outputs.cidrs }}'
+                    plain: '{{ .vars.stage }}'
+        """),
+        "stacks/deploy/prod.yaml": ctx("components: {terraform: {vpc: {}}}\n", stage="prod"),
+    })
+    vars_ = inst(stacks).vars
+    dev_vpc, prod_vpc = InstanceRef(DEV, "vpc"), InstanceRef("plat-ue1-prod", "vpc")
+    # written in the catalog, resolved per stack: the same value `!terraform.output vpc vpc_id` gives
+    assert vars_["vpc_id"] == TerraformOutputRef(dev_vpc, "vpc_id", source_file="stacks/catalog/app.yaml")
+    assert vars_["ids"] == [TerraformOutputRef(dev_vpc, "private_subnet_ids", source_file="stacks/deploy/dev.yaml")]
+    assert (vars_["prod_cidr"].parent, vars_["prod_cidr"].output, vars_["prod_cidr"].path) == (prod_vpc, "cfg", ".cidr")
+    assert vars_["cidrs"] == TerraformOutputRef(dev_vpc, "cidrs", source_file="stacks/deploy/dev.yaml")
+    assert vars_["plain"] == "dev"
+    assert {(d.parent, d.via) for d in inst(stacks).dependencies} == {
+        (dev_vpc, "terraform.output"), (prod_vpc, "terraform.output")}
+    graph = stacks.graph().digraph
+    assert graph.has_edge(dev_vpc, InstanceRef(DEV, "app")) and graph.has_edge(prod_vpc, InstanceRef(DEV, "app"))
+    # filled from the parents' real outputs before the child plans, as !terraform.output is
+    from stackflow.stacks_loader.deferred import fill_deferred
+
+    outputs = {dev_vpc: {"vpc_id": "vpc-1", "private_subnet_ids": ["s-1"], "cidrs": ["10.0.0.0/16"]},
+               prod_vpc: {"cfg": {"cidr": "10.9.0.0/16"}}}
+    filled = fill_deferred(vars_, outputs, dependent=f"{DEV}/app")
+    assert filled == {**vars_, "vpc_id": "vpc-1", "ids": [["s-1"]], "prod_cidr": "10.9.0.0/16",
+                      "cidrs": ["10.0.0.0/16"]}
+
+
+def test_atmos_component_waits_for_the_component_stage_in_a_file_with_locals(tmp_path):
+    stacks = load_repo(tmp_path, {
+        "stacks/deploy/dev.yaml": ctx("""
+            locals: {name: app-1}
+            components:
+              terraform:
+                vpc: {}
+                app:
+                  vars:
+                    name: '{{ .locals.name }}'
+                    vpc_id: '{{ (atmos.Component "vpc" .stack).outputs.vpc_id }}'
+        """),
+    })
+    vars_ = inst(stacks).vars
+    assert vars_["name"] == "app-1"
+    assert vars_["vpc_id"] == TerraformOutputRef(InstanceRef(DEV, "vpc"), "vpc_id", source_file="stacks/deploy/dev.yaml")
+
+
 def test_component_level_templates_render_from_the_instances_values(tmp_path):
     stacks = load_repo(tmp_path, {
         "stacks/deploy/dev.yaml": ctx("""

@@ -70,6 +70,27 @@ def test_two_instances_of_one_component_folder_apply_at_once_without_interfering
     assert {r["status"] for r in json.loads(out)} == {"no changes"}
 
 
+def test_atmos_component_output_in_a_template_reaches_the_child_after_its_parent_applied(
+    sandbox, sandbox_env, fixture_repo, capsys
+):
+    import json
+
+    repo = fixture_repo("tiny")
+    code, out, err = _deploy(capsys, "--repo", str(repo), "--stack", "templated", "--format", "json")
+    assert code == 0, err
+    results = {f"{r['stack']}/{r['component']}": r["status"] for r in json.loads(out)}
+    assert results == {"templated/queue": "succeeded", "templated/topic": "succeeded"}
+    # `{{ (atmos.Component "queue" .stack).outputs.queue_arn }}` became the queue's real ARN
+    sns = sandbox.client("sns")
+    topic_arn = next(t["TopicArn"] for t in sns.list_topics()["Topics"]
+                     if t["TopicArn"].endswith(":tiny-templated-fanout"))
+    tags = {t["Key"]: t["Value"] for t in sns.list_tags_for_resource(ResourceArn=topic_arn)["Tags"]}
+    queue_url = sandbox.client("sqs").get_queue_url(QueueName="tiny-templated-source")["QueueUrl"]
+    queue_arn = sandbox.client("sqs").get_queue_attributes(
+        QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    assert tags["source_queue"] == queue_arn
+
+
 def test_terraform_error_is_one_line_naming_the_instance_and_skips_only_its_children(
     sandbox_env, fixture_repo
 ):

@@ -1,0 +1,69 @@
+"""Atmos' `atmos.Component` template function, as stackflow runs it in a component's values.
+
+`vpc_id: '{{ (atmos.Component "vpc" .stack).outputs.vpc_id }}'` reads another instance's
+Terraform output, like `!terraform.output vpc {{ .stack }} vpc_id`. Atmos runs `terraform output`
+while it loads the stacks; the loader never runs anything, so it keeps the value as the same
+deferred reference `!terraform.output` gives (the flow fills it with the parent's real output
+right before the child plans) and the same implicit dependency edge.
+
+What this can honour, and so what is accepted: the call's output used as a whole value
+(`.outputs.NAME`, deeper fields `.outputs.NAME.key`). Refused with a one-line error: printing it
+into text, testing it, giving it to a function (all need the value while loading), and the
+other sections Atmos' call returns (`.vars`, `.settings`, …).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from .templates import RunTimeValue, TemplateError
+
+
+@dataclass(frozen=True)
+class ComponentCall(RunTimeValue):
+    """`atmos.Component "C" "STACK"`: only its `outputs` can be read."""
+
+    component: str
+    stack: str
+
+    def field(self, name: str) -> Any:
+        if name == "outputs":
+            return ComponentOutput(self.component, self.stack)
+        raise TemplateError(
+            f"{self.describe()}: reading .{name} is not supported (stackflow reads only .outputs.NAME, "
+            "as a deferred Terraform output; other sections would need the other stack resolved first)"
+        )
+
+    def describe(self) -> str:
+        return f'atmos.Component "{self.component}" "{self.stack}"'
+
+
+@dataclass(frozen=True)
+class ComponentOutput(RunTimeValue):
+    """`(atmos.Component "C" "STACK").outputs[.NAME[.path]]`."""
+
+    component: str
+    stack: str
+    output: str | None = None
+    path: str = ""  # below the output, as `!terraform.output` writes it (`.key.sub`)
+
+    def field(self, name: str) -> Any:
+        if self.output is None:
+            return replace(self, output=name)
+        return replace(self, path=f"{self.path}.{name}")
+
+    def describe(self) -> str:
+        read = "" if self.output is None else f".{self.output}{self.path}"
+        return f'the Terraform output (atmos.Component "{self.component}" "{self.stack}").outputs{read}'
+
+
+def atmos_component(component: Any, stack: Any) -> ComponentCall:
+    """The template function: two non-empty strings, as Atmos' `componentFunc(component, stack)`."""
+    for what, value in (("component", component), ("stack", stack)):
+        if not isinstance(value, str) or not value:
+            raise TemplateError(f"atmos.Component: the {what} must be a non-empty string, not {value!r}")
+    return ComponentCall(component, stack)
+
+
+FUNCTIONS = {"atmos.Component": atmos_component}
