@@ -16,7 +16,7 @@ from .merge import Tail, merge
 
 _EMPTY: dict[str, Any] = {}
 _SECTIONS = ("vars", "settings", "env", "providers", "backend", "remote_state_backend", "dependencies",
-             "required_providers", "generate", "auth", "hooks")
+             "required_providers", "generate", "auth", "hooks", "locals")
 _SOURCE_SECTIONS = ("source", "provision")  # inherited only with `stacks.inherit.source` (the default)
 _INHERITED = frozenset(_SECTIONS)
 _INHERITED_WITH_SOURCE = frozenset((*_SECTIONS, *_SOURCE_SECTIONS))
@@ -45,6 +45,8 @@ class ComponentPlan:
     source: Tail
     provision: Tail
     required_version: str
+    # component-level `locals`: the bases', then its own (no globals, no overrides), as Atmos
+    locals: Tail
 
 
 class ComponentPlans:
@@ -130,6 +132,7 @@ class ComponentPlans:
             provision=_tail(strategy, get("provision"), own.get("provision")),
             required_version=(overrides.get("required_version") or own.get("required_version")
                               or required_version),
+            locals=_tail(strategy, get("locals"), own.get("locals")),
         )
 
 

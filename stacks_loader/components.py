@@ -30,7 +30,7 @@ from .naming import SAFE_COMPONENT_NAME, SAFE_STACK_NAME, manifest_stem, stack_n
 from .schema import REPORTED_SECTIONS
 from .component_outputs import FUNCTIONS as COMPONENT_FUNCTIONS
 from .component_outputs import ComponentOutput
-from .templates import RunTimeValue, TemplateError, render
+from .templates import RunTimeValue, TemplateError, render, root_fields
 from .yaml_functions import EnvFunction, TerraformFunction
 
 _NO_DEPENDENCIES = DeclaredDependencies()
@@ -49,7 +49,7 @@ _ENV_SECTIONS = (
 )
 # rendered (and `!terraform.*` refused) after vars; `generate` is not: its templates are rendered
 # when Atmos writes the files, with a context of their own (`{{ .namespace }}`, …)
-_DEFERRED_SECTIONS = ("settings", "env", "providers", "backend", "remote_state_backend", "dependencies",
+_DEFERRED_SECTIONS = ("settings", "env", "providers", "backend", "remote_state_backend", "dependencies", "locals",
                       *(name for name in REPORTED_SECTIONS if name != "generate"))
 # the sections an instance keeps: each must be its own dict
 _OWNED = ("vars", "settings", "env", "metadata", "providers")
@@ -355,6 +355,8 @@ class StackResolver:
         if remote_backend is sec["backend"]:
             sec["remote_state_backend"] = dict(remote_backend)
         sec["reported"] = {name: sec[name] for name in REPORTED_SECTIONS}
+        if sec["locals"]:
+            sec["reported"]["locals"] = sec["locals"]
         return self._new_instance(name, own, chain, stack, ws, where, sec, sec, refs)
 
     def _new_instance(
@@ -475,6 +477,7 @@ class StackResolver:
             "atmos_component": name,
             "atmos_stack_file": self._manifest_name,
             "atmos_manifest": self._manifest_name,
+            **({"locals": sec["locals"]} if sec.get("locals") else {}),
         }
 
     def _backends(self, sec: dict[str, Any], name: str, own: dict[str, Any], where: str) -> None:
@@ -518,6 +521,7 @@ class StackResolver:
         """
         tf = self.terraform
         backend_type = plan.backend_type or self._backend_type
+        locals_ = plan.locals.read_over(None)
         return {
             "settings": plan.settings.over(self.global_settings),
             "env": plan.env.over(self.global_env),
@@ -541,7 +545,9 @@ class StackResolver:
                 "source": plan.source.read_over(tf.get("source")),
                 "provision": plan.provision.read_over(tf.get("provision")),
                 "hooks": plan.hooks.read_over(self.global_hooks),
+                **({"locals": locals_} if locals_ else {}),  # shown only when set, as Atmos
             },
+            "locals": locals_,
         }
 
     def _render_metadata(self, sec: dict[str, Any], name: str, base_name: str) -> tuple[dict[str, Any], str]:
@@ -689,6 +695,9 @@ class StackResolver:
                       "defined: rendered as '<no value>', as Atmos does")
 
         def render_template(text: str, path: str) -> Any:
+            if "locals" in text:
+                self._check_locals(text, text, section, f"{self._origin(name, path)}: stack {stack!r} "
+                                   f"component {name!r}: {path}", name)
             try:
                 result = self._render_passes(text, section, partial(no_value, path=path), whole=True)
                 if isinstance(result, RunTimeValue):
@@ -714,6 +723,23 @@ class StackResolver:
             if type(result) is not str or "{{" not in result:
                 break
         return result
+
+    def _check_locals(self, text: str, note: str, section: dict[str, Any], where: str, name: str) -> None:
+        """A template reaching the component stage reads `.locals` as the component's own locals
+        (Atmos' component section); a name they lack is refused, with why the file's locals did not
+        render it first (`Markers.deferred_locals`), where Atmos would print `<no value>`."""
+        try:
+            chains = [chain for chain in root_fields(text) if chain[0] == "locals"]
+        except TemplateError:
+            return  # rendering reports it
+        own = section.get("locals") or {}
+        for chain in chains:
+            if len(chain) > 1 and chain[1] in own or len(chain) == 1 and own:
+                continue
+            why = self.merged.markers.deferred_locals.get(note, "locals are file-scoped (Atmos renders '<no value>')")
+            lack = (f"no component-level local '{chain[1]}'" if len(chain) > 1 else "no component-level locals")
+            raise ConfigError(f"{where}: template {text!r} reads .locals, but {why}; and component {name!r} has "
+                              f"{lack}{' (its locals: ' + ', '.join(sorted(own)) + ')' if own else ''}")
 
     def _component_output(
         self, value: RunTimeValue, path: str, name: str, refs: list[Dependency] | None
@@ -744,6 +770,9 @@ class StackResolver:
     ) -> Callable[[TerraformFunction, str], TerraformOutputRef]:
         def convert(marker: TerraformFunction, path: str) -> TerraformOutputRef:
             args = marker.args
+            if "locals" in args:
+                self._check_locals(args, str(marker), section, f"{marker.file}:{marker.line}: !{marker.function} in "
+                                   f"stack {stack!r} component {name!r}", name)
             if "{{" in args:
                 try:
                     args = self._render_passes(args, section)

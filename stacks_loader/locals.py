@@ -43,16 +43,18 @@ What Atmos does, per stack manifest, before its imports are merged:
    and renders `<no value>`. File-level locals are part of no component. An import with
    `skip_templates_processing` skips all of this for that file.
 
-What stackflow does: the same (1-5), with one-line `ConfigError`s naming the file and field where
-Atmos would print `<no value>` or needs a value stackflow only knows per instance: a template left
-for the component stage that reads `.locals` (a local of another file, one not defined, a
-component-level one, or one Atmos leaves unrendered because another template of the file cannot
-render at file scope: the message names that template); a `!terraform.*`, `!env` or `!exec` value
-printed into text at file scope (used whole, `!terraform.*` / `!exec` stay functions resolved per
-instance, in the stack Atmos reads); a template stackflow cannot render at file scope for a reason
-other than a missing value. Rendered values stay strings (Atmos re-reads the rendered file as
-YAML, which can retype a plain scalar such as `1{{ .locals.zero }}`). Component-level locals stay
-ignored, with the warning `schema.check_manifest` gives.
+What stackflow does: the same (1-5), and component-level `locals` as Atmos: merged base first
+(no globals, no overrides), shown as the component's `locals` by describe, and the `.locals` of
+every template that reaches the component stage. There, a template reading a name the
+component's locals lack (a local of another file, one not defined, or one Atmos leaves
+unrendered because another template of the file cannot render at file scope) is a one-line
+`ConfigError` naming the file, stack, component and field, with the reason noted here at file
+scope (`Markers.deferred_locals`), where Atmos would print `<no value>`. Also refused: a
+`!terraform.*`, `!env` or `!exec` value printed into text at file scope (used whole,
+`!terraform.*` / `!exec` stay functions resolved per instance, in the stack Atmos reads); a
+template stackflow cannot render at file scope for a reason other than a missing value.
+Rendered values stay strings (Atmos re-reads the rendered file as YAML, which can retype a plain
+scalar such as `1{{ .locals.zero }}`).
 """
 
 from __future__ import annotations
@@ -159,8 +161,15 @@ class FileScope:
         if not isinstance(data, dict):
             return manifest
         data = _strip_locals(data)
-        _refuse_deferred_locals(manifest.path, data, None)
-        return manifest if data is manifest.data else Manifest(manifest.path, data, manifest.markers)
+        notes = _deferred_locals(data, None)
+        if data is manifest.data and not notes:
+            return manifest
+        markers = manifest.markers
+        if notes:
+            markers = Markers()
+            markers.update(manifest.markers)
+            markers.deferred_locals.update(notes)
+        return Manifest(manifest.path, data, markers)
 
     def _apply(
         self, manifest: Manifest, stack_path: str, import_context: Mapping[str, Any], keep_missing: bool
@@ -205,7 +214,7 @@ class FileScope:
             value = context.get(name)
             if isinstance(value, dict) and value:
                 data[name] = value
-        _refuse_deferred_locals(path, data, file_locals, failure, section_failures)
+        markers.deferred_locals.update(_deferred_locals(data, file_locals, failure, section_failures))
         return Manifest(path, data, markers)
 
     def _atmos_stack(self, data: dict[str, Any], stack_path: str) -> str:
@@ -502,19 +511,20 @@ def _strip_locals(data: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _refuse_deferred_locals(
-    path: str,
+def _deferred_locals(
     data: dict[str, Any],
     file_locals: dict[str, Any] | None,
     failure: _Failure | None = None,
     section_failures: Mapping[str, _Failure] | None = None,
-) -> None:
-    """A template left for the component stage must not read `.locals`: there Atmos renders
-    `<no value>` (or reads a component-level local, which stackflow does not resolve).
+) -> dict[str, str]:
+    """Each template left for the component stage that reads `.locals`, with why the file's
+    locals did not render it. There `.locals` is the component's own (component-level) locals:
+    a name they lack is refused then, with this reason (Atmos prints `<no value>`).
 
     `file_locals`: None when the file has no locals section; `failure` / `section_failures`:
     why the file (or one of its top-level settings/vars/env) stayed unrendered at file scope.
     """
+    notes: dict[str, str] = {}
     for where, text in _deferred_templates(data):
         reads, names = _locals_read(text)
         if not reads:
@@ -525,8 +535,7 @@ def _refuse_deferred_locals(
                    "(Atmos renders '<no value>')")
         elif missing:
             why = (f"this file defines no local '{missing[0]}' (its locals: {', '.join(sorted(file_locals)) or 'none'}; "
-                   "locals are file-scoped, component-level locals are not resolved by stackflow; "
-                   "Atmos renders '<no value>')")
+                   "locals are file-scoped; Atmos renders '<no value>')")
         else:
             section = str(where[0])
             blocker = (section_failures or {}).get(section) or failure
@@ -534,12 +543,12 @@ def _refuse_deferred_locals(
             detail = f"{blocker.text!r} at {blocker.field} does not: {blocker.reason}" if blocker else "one does not"
             why = (f"Atmos renders the locals into {scope} only when every template there renders at file "
                    f"scope, and {detail}; left for the component stage, it prints '<no value>'")
-        raise ConfigError(f"{path}: {_dotted(where)}: template {text!r} reads .locals, but {why}")
+        notes[text] = why
+    return notes
 
 
 def _deferred_templates(data: dict[str, Any]) -> Iterator[tuple[list[Any], str]]:
-    """(key path, template) for what stackflow renders later: not helmfile/packer parts, not
-    component-level `locals` (ignored)."""
+    """(key path, template) for what stackflow renders later: not helmfile/packer parts."""
     for key, value in data.items():
         if key in ("helmfile", "packer"):
             continue
@@ -550,8 +559,7 @@ def _deferred_templates(data: dict[str, Any]) -> Iterator[tuple[list[Any], str]]
                 for name, section in components.items():
                     if isinstance(section, dict):
                         for k, v in section.items():
-                            if k != LOCALS:
-                                yield from _templates(v, ["components", kind, name, k])
+                            yield from _templates(v, ["components", kind, name, k])
             continue
         yield from _templates(value, [key])
 

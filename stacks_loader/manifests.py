@@ -251,6 +251,9 @@ class Markers:
     terraform: set[str] = field(default_factory=set)
     terraform_vars: set[tuple[str, Any]] = field(default_factory=set)
     templates: bool = False
+    # templates left for the component stage that read `.locals`: why the file's locals did not
+    # render them (`locals.py`), for the error if the component's own locals lack the name either
+    deferred_locals: dict[str, str] = field(default_factory=dict)
 
     def add_terraform(self, path: list[Any]) -> None:
         section = section_of(path)
@@ -271,6 +274,8 @@ class Markers:
             if other.terraform:
                 self.add_terraform(where)
         self.templates = self.templates or other.templates
+        if other.deferred_locals:
+            self.deferred_locals.update(other.deferred_locals)
 
 
 @dataclass

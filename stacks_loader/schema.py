@@ -142,8 +142,8 @@ def check_manifest(data: Any, path: str, warn: Callable[[str], None]) -> dict[st
             _check_overrides(component["overrides"], f"{field}.overrides", path)
         if component.get("metadata"):
             _check_metadata(component["metadata"], f"{field}.metadata", path)
-        if not _UNSUPPORTED.isdisjoint(component):
-            unsupported += [k for k in UNSUPPORTED_SECTIONS if component.get(k)]
+        if not _UNSUPPORTED.isdisjoint(component):  # a component's own `locals` are resolved (templates read them)
+            unsupported += [k for k in UNSUPPORTED_SECTIONS if k != "locals" and component.get(k)]
         if not _REPORTED.isdisjoint(component):
             reported += [k for k in REPORTED_SECTIONS if component.get(k)]
     if unsupported:

@@ -84,8 +84,8 @@ CASES = [
     Case("locals-of-the-importer", {"stacks/catalog/vpc.yaml": "components: {terraform: {vpc: {vars: "
                                                               "{name: '{{ .locals.prefix }}-vpc'}}}}\n",
                                     **dev("import: [catalog/vpc]\nlocals: {prefix: acme}\n")},
-         ["stacks/catalog/vpc.yaml", "components.terraform.vpc.vars.name", "'{{ .locals.prefix }}-vpc'",
-          "this file has no locals"]),
+         ["stacks/catalog/vpc.yaml", "component 'vpc': vars.name", "'{{ .locals.prefix }}-vpc'",
+          "this file has no locals", "no component-level local 'prefix'"]),
     Case("unsafe-stack-name", dev("name: 'plat dev!'\ncomponents: {terraform: {vpc: {}}}\n"),
          [DEV_FILE, "'plat dev!'", "unsafe"]),
     Case("unsafe-component-name", dev("components: {terraform: {'../evil': {}}}\n"),

@@ -131,7 +131,7 @@ def test_an_importing_file_cannot_read_the_locals_of_what_it_imports(tmp_path):
             components: {terraform: {app: {vars: {region: "{{ .locals.region }}"}}}}
         """),
     })
-    assert message.startswith(f"{DEV_FILE}: components.terraform.app.vars.region: ")
+    assert message.startswith(f"{DEV_FILE}: stack '{DEV}' component 'app': vars.region: ")
     assert "this file has no locals" in message and "'<no value>'" in message
 
 
@@ -143,7 +143,7 @@ def test_an_imported_file_cannot_read_the_locals_of_the_file_importing_it(tmp_pa
         """,
         DEV_FILE: ctx("import: [catalog/app]\nlocals: {prefix: acme}\n"),
     })
-    assert message.startswith("stacks/catalog/app.yaml: components.terraform.app.vars.name: ")
+    assert message.startswith(f"stacks/catalog/app.yaml: stack '{DEV}' component 'app': vars.name: ")
     assert "defines no local 'prefix' (its locals: suffix;" in message
 
 
@@ -288,7 +288,7 @@ def test_a_local_atmos_leaves_unrendered_because_of_another_template_is_refused(
           terraform:
             app: {vars: {label: "{{ .locals.name }}-app", component: "{{ .atmos_component }}"}}
     """)})
-    assert message.startswith(f"{DEV_FILE}: components.terraform.app.vars.label: template '{{{{ .locals.name }}}}-app'")
+    assert message.startswith(f"{DEV_FILE}: stack '{DEV}' component 'app': vars.label: template '{{{{ .locals.name }}}}-app'")
     assert "'{{ .atmos_component }}' at components.terraform.app.vars.component does not" in message
 
 
@@ -298,7 +298,7 @@ def test_top_level_vars_reading_vars_keep_their_locals_unrendered_in_atmos(tmp_p
         vars: {name: "{{ .locals.name }}", label: "{{ .vars.stage }}-x"}
         components: {terraform: {app: {}}}
     """)})
-    assert message.startswith(f"{DEV_FILE}: vars.name: ") and "its top-level vars" in message
+    assert message.startswith(f"{DEV_FILE}: stack '{DEV}' component 'app': vars.name: ") and "its top-level vars" in message
 
 
 def test_locals_and_an_import_context_render_the_imported_file_together(tmp_path):
@@ -346,17 +346,61 @@ def test_ignore_missing_template_values_leaves_the_rest_for_the_component(tmp_pa
     assert vars_of(stacks)["name"] == "web-app-blue"
 
 
-def test_component_level_locals_are_ignored_with_a_warning_and_cannot_be_read(tmp_path):
+def test_component_level_locals_are_read_by_templates_left_for_the_component_stage(tmp_path):
     files = {DEV_FILE: ctx("""
         locals: {prefix: acme}
         components: {terraform: {app: {locals: {kind: vpc}, vars: {name: "{{ .locals.prefix }}"}}}}
     """)}
     stacks = load_repo(tmp_path / "ok", files)
-    assert vars_of(stacks)["name"] == "acme"
-    assert f"{DEV_FILE}: sections not used by stackflow are ignored: locals" in stacks.warnings
-    files[DEV_FILE] = files[DEV_FILE].replace('"{{ .locals.prefix }}"', '"{{ .locals.kind }}"')
+    assert vars_of(stacks)["name"] == "acme"  # the file's locals render it at file scope
+    assert not [w for w in stacks.warnings if "locals" in w]
+    # `kind` is no local of the file: Atmos leaves the file for the component stage, where
+    # `.locals` is the component's own locals
+    files[DEV_FILE] = files[DEV_FILE].replace('"{{ .locals.prefix }}"', '"{{ .locals.kind }}-{{ .vars.stage }}"')
+    assert vars_of(load_repo(tmp_path / "kind", files))["name"] == "vpc-dev"
+    # one neither has: refused, naming both
+    files[DEV_FILE] = files[DEV_FILE].replace("{{ .locals.kind }}", "{{ .locals.size }}")
     message = load_error(tmp_path / "bad", files)
-    assert "defines no local 'kind'" in message and "component-level locals are not resolved" in message
+    assert "defines no local 'size'" in message and "component 'app' has no component-level local 'size'" in message
+
+
+def test_component_level_locals_are_inherited_base_first_and_shown_only_when_set(tmp_path):
+    stacks = load_repo(tmp_path, {
+        "stacks/catalog/vpc.yaml": """
+            components:
+              terraform:
+                vpc/base:
+                  metadata: {type: abstract, component: vpc}
+                  locals: {vpc_type: standard, cidr_prefix: "10.0", tags: {team: net}}
+                  vars:
+                    name: "{{ .locals.vpc_type }}-{{ .vars.stage }}"
+                    cidr: "{{ .locals.cidr_prefix }}.0.0/16"
+        """.replace("\n            ", "\n"),
+        DEV_FILE: ctx("""
+            import: [catalog/vpc]
+            components:
+              terraform:
+                vpc/dev:
+                  metadata: {inherits: [vpc/base]}
+                  locals: {vpc_type: development, tags: {tier: "1"}, note: "{{ .locals.vpc_type }}"}
+                vpc/standard:
+                  metadata: {inherits: [vpc/base]}
+                plain:
+                  metadata: {component: vpc}
+                  vars: {name: plain}
+        """),
+    })
+    assert vars_of(stacks, "vpc/dev")["name"] == "development-dev"  # the component's local wins
+    assert vars_of(stacks, "vpc/dev")["cidr"] == "10.0.0.0/16"  # the base's local, inherited
+    assert vars_of(stacks, "vpc/standard")["name"] == "standard-dev"
+    dev = describe_component(stacks, "vpc/dev", DEV)
+    # merged like vars (maps deep), templates in them rendered like any value of the component
+    assert dev["locals"] == {"vpc_type": "development", "cidr_prefix": "10.0", "tags": {"team": "net", "tier": "1"},
+                             "note": "development"}
+    assert describe_component(stacks, "vpc/standard", DEV)["locals"] == {
+        "vpc_type": "standard", "cidr_prefix": "10.0", "tags": {"team": "net"}}
+    assert "locals" not in describe_component(stacks, "plain", DEV)  # as Atmos: only when set
+    assert not [w for w in stacks.warnings if "locals" in w]
 
 
 def test_skip_templates_processing_leaves_a_files_locals_unresolved(tmp_path):
@@ -367,7 +411,7 @@ def test_skip_templates_processing_leaves_a_files_locals_unresolved(tmp_path):
         """,
         DEV_FILE: ctx("import: [{path: catalog/app, skip_templates_processing: true}]\n"),
     })
-    assert message.startswith("stacks/catalog/app.yaml: components.terraform.app.vars.name: ")
+    assert message.startswith(f"stacks/catalog/app.yaml: stack '{DEV}' component 'app': vars.name: ")
 
 
 # Atmos' examples/locals, written again: two stacks named by `name_template`, each file with its
