@@ -7,9 +7,10 @@ deferred reference `!terraform.output` gives (the flow fills it with the parent'
 right before the child plans) and the same implicit dependency edge.
 
 What this can honour, and so what is accepted: the call's output used as a whole value
-(`.outputs.NAME`, deeper fields `.outputs.NAME.key`). Refused with a one-line error: printing it
-into text, testing it, giving it to a function (all need the value while loading), and the
-other sections Atmos' call returns (`.vars`, `.settings`, …).
+(`.outputs.NAME`, deeper fields `.outputs.NAME.key`), or printed into text (a
+`TerraformOutputText` the flow prints). Refused with a one-line error: testing it, giving it to a
+function (both need the value while loading), and the other sections Atmos' call returns
+(`.vars`, `.settings`, …).
 """
 
 from __future__ import annotations

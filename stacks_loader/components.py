@@ -25,12 +25,12 @@ from .instance_values import ValueResolver
 from .integrations import atlantis_project, spacelift_stack
 from .manifests import ALL_SECTIONS, parse_terraform_function
 from .merge import merge, merge_all
-from .model import Dependency, InstanceRef, StackInstance, TerraformOutputRef
+from .model import Dependency, InstanceRef, StackInstance, TerraformOutputRef, TerraformOutputText
 from .naming import SAFE_COMPONENT_NAME, SAFE_STACK_NAME, manifest_stem, stack_name, workspace
 from .schema import REPORTED_SECTIONS
 from .component_outputs import FUNCTIONS as COMPONENT_FUNCTIONS
 from .component_outputs import ComponentOutput
-from .templates import RunTimeValue, TemplateError, render, root_fields
+from .templates import RunTimeText, RunTimeValue, TemplateError, render, root_fields
 from .yaml_functions import EnvFunction, TerraformFunction
 
 _NO_DEPENDENCIES = DeclaredDependencies()
@@ -702,6 +702,10 @@ class StackResolver:
                 result = self._render_passes(text, section, partial(no_value, path=path), whole=True)
                 if isinstance(result, RunTimeValue):
                     return self._component_output(result, path, name, refs)
+                if isinstance(result, RunTimeText):
+                    return TerraformOutputText(tuple(
+                        part if isinstance(part, str) else self._component_output(part, path, name, refs)
+                        for part in result.parts))
             except TemplateError as exc:
                 raise ConfigError(
                     f"{self._origin(name, path)}: stack {stack!r} component {name!r}: {path}: {exc}"
@@ -721,7 +725,7 @@ class StackResolver:
             result = render(result, section, missing_is_nil=True, no_value=no_value, environ=self.environ,
                             nested_ok=left > 0, functions=COMPONENT_FUNCTIONS if whole else None, whole=whole)
             if type(result) is not str or "{{" not in result:
-                break
+                break  # done, or a value known only at run time
         return result
 
     def _check_locals(self, text: str, note: str, section: dict[str, Any], where: str, name: str) -> None:

@@ -9,7 +9,8 @@ from typing import Any
 
 from stackflow.errors import ConfigError
 
-from .model import InstanceRef, TerraformOutputRef
+from .model import InstanceRef, TerraformOutputRef, TerraformOutputText
+from .templates import TemplateError, format_value
 
 _TOKEN = re.compile(r"""\.([A-Za-z_][\w-]*)|\[(-?\d+)\]|\[["']([^"']*)["']\]""")
 
@@ -22,6 +23,8 @@ def deferred_refs(value: Any) -> list[TerraformOutputRef]:
         item = stack.pop()
         if isinstance(item, TerraformOutputRef):
             found.append(item)
+        elif isinstance(item, TerraformOutputText):
+            stack.extend(part for part in item.parts if isinstance(part, TerraformOutputRef))
         elif isinstance(item, dict):
             stack.extend(item.values())
         elif isinstance(item, (list, tuple)):
@@ -70,8 +73,21 @@ def fill_deferred(
         if value.default is not None and (found is None or found is False):  # yq's `//`
             return json.loads(value.default)
         return found
+    if isinstance(value, TerraformOutputText):
+        return "".join(part if isinstance(part, str) else _printed(part, outputs, dependent) for part in value.parts)
     if isinstance(value, dict):
         return {k: fill_deferred(v, outputs, dependent=dependent) for k, v in value.items()}
     if isinstance(value, list):
         return [fill_deferred(v, outputs, dependent=dependent) for v in value]
     return value
+
+
+def _printed(ref: TerraformOutputRef, outputs: Mapping[InstanceRef, Mapping[str, Any]], dependent: str) -> str:
+    """An output printed into text as Go prints it; a map, list or null cannot be."""
+    value = fill_deferred(ref, outputs, dependent=dependent)
+    try:
+        return format_value(value, str(ref))
+    except TemplateError:
+        what = "null" if value is None else type(value).__name__
+        raise ConfigError(f"{dependent}: {ref}: the output is {what}, which cannot be printed into text "
+                          "(use it as a whole value)") from None

@@ -68,6 +68,17 @@ class TerraformOutputRef:
 
 
 @dataclass(frozen=True)
+class TerraformOutputText:
+    """Text with deferred outputs printed into it (`vpc-{{ (atmos.Component "vpc" .stack).outputs.id }}`):
+    the flow prints each parent's output in place (as Go prints a scalar) before the child plans."""
+
+    parts: tuple[str | TerraformOutputRef, ...]
+
+    def __str__(self) -> str:
+        return "".join(part if isinstance(part, str) else f"{{{{ {part} }}}}" for part in self.parts)
+
+
+@dataclass(frozen=True)
 class ExecRef:
     """A deferred `!exec` command, present only when loading with `allow_exec=True`.
 

@@ -42,6 +42,14 @@ class RunTimeValue:
         return "a value known only when the stack runs"
 
 
+@dataclass(frozen=True)
+class RunTimeText:
+    """A template's text with `RunTimeValue`s printed into it (`render(..., whole=True)`): the
+    text is known once they are."""
+
+    parts: tuple[Any, ...]  # str or RunTimeValue, adjacent texts joined
+
+
 # Functions the parser accepts but `render` runs only when its caller implements them.
 CONTEXT_FUNCTIONS = frozenset({"atmos.Component"})
 
@@ -78,19 +86,17 @@ def render(
     `nested_ok`: a pass that another evaluation pass follows (`templates.settings.evaluations`).
 
     `functions` implements `CONTEXT_FUNCTIONS` (others are refused). With `whole`, a template
-    that is one action alone giving a `RunTimeValue` returns that value instead of text.
+    that is one action alone giving a `RunTimeValue` returns that value instead of text, and one
+    that prints such values into text returns a `RunTimeText`.
     """
     if "{{" not in text:
         return text
     nodes = _parse(text)
     run = _Run(data, scalar, _NO_ENVIRON if environ is None else environ_functions(environ), missing_is_nil,
-               no_value, nested_ok, functions)
+               no_value, nested_ok, functions, whole)
     if whole and len(nodes) == 1 and nodes[0].kind == "out" and not nodes[0].pipe.decl:  # type: ignore[union-attr]
-        value = run.pipe(nodes[0].pipe, data)  # type: ignore[arg-type]
-        if isinstance(value, RunTimeValue):
-            return value
-        return run.output(value, nodes[0].pipe)  # type: ignore[arg-type]
-    out: list[str] = []
+        return run.output(run.pipe(nodes[0].pipe, data), nodes[0].pipe)  # type: ignore[arg-type]
+    out: list[Any] = []
     for node in nodes:
         if not keep_missing:
             run.node(node, data, out)
@@ -101,7 +107,19 @@ def render(
         except _Missing:
             del out[mark:]
             out.append(text[node.start : node.end])
+    if run.deferred:
+        return _run_time_text(out)
     return "".join(out)
+
+
+def _run_time_text(out: list[Any]) -> RunTimeText:
+    parts: list[Any] = []
+    for part in out:
+        if isinstance(part, str) and parts and isinstance(parts[-1], str):
+            parts[-1] += part
+        elif part != "":
+            parts.append(part)
+    return RunTimeText(tuple(parts))
 
 
 def root_fields(text: str) -> list[tuple[str, ...]]:
@@ -584,8 +602,10 @@ class _Run:
     def __init__(self, root: Mapping[str, Any], scalar: Callable[[Any], Any] | None,
                  environ_funcs: dict[str, Callable[..., Any]], missing_is_nil: bool = False,
                  no_value: Callable[[str], None] | None = None, nested_ok: bool = False,
-                 functions: Mapping[str, Callable[..., Any]] | None = None) -> None:
+                 functions: Mapping[str, Callable[..., Any]] | None = None, whole: bool = False) -> None:
         self.functions = functions or {}
+        self.whole = whole  # a RunTimeValue may be printed (kept as is in the output)
+        self.deferred = False  # one was
         self.nested_ok = nested_ok
         self.root = root
         self.missing_is_nil = missing_is_nil
@@ -778,8 +798,11 @@ class _Run:
                 raise TemplateError(f"template value '{path}': can't read a field of a {type(value).__name__}")
         return value
 
-    def output(self, value: Any, pipe: _Pipe) -> str:
+    def output(self, value: Any, pipe: _Pipe) -> Any:
         if isinstance(value, RunTimeValue):
+            if self.whole:
+                self.deferred = True
+                return value
             raise TemplateError(f"'{pipe.source}' is {value.describe()}, known only when the stack runs: it can be "
                                 "a whole value (the action alone), not printed into text")
         if isinstance(value, _Absent):  # Go prints `<no value>`

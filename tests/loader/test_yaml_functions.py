@@ -246,6 +246,37 @@ def test_atmos_component_output_is_the_same_deferred_reference_and_edge_as_terra
                       "cidrs": ["10.0.0.0/16"]}
 
 
+def test_atmos_component_outputs_printed_into_text_are_printed_by_the_flow(tmp_path):
+    from stackflow.stacks_loader.deferred import fill_deferred
+    from stackflow.stacks_loader.model import TerraformOutputText
+
+    stacks = load_repo(tmp_path, {
+        "stacks/deploy/dev.yaml": ctx("""
+            components:
+              terraform:
+                vpc: {}
+                app:
+                  vars:
+                    pair: '{{ (atmos.Component "vpc" .stack).outputs.a }}--{{ (atmos.Component "vpc" .stack).outputs.b }}'
+                    url: 'https://{{ (atmos.Component "vpc" .stack).outputs.host }}:{{ .vars.stage }}'
+                    tags: '{{ (atmos.Component "vpc" .stack).outputs.tags }}-x'
+        """),
+    })
+    vars_ = inst(stacks).vars
+    vpc = InstanceRef(DEV, "vpc")
+    a, b = (TerraformOutputRef(vpc, name, source_file="stacks/deploy/dev.yaml") for name in ("a", "b"))
+    assert vars_["pair"] == TerraformOutputText((a, "--", b))
+    assert str(vars_["url"]) == f"https://{{{{ !terraform.output vpc {DEV} host }}}}:dev"  # describe shows this
+    assert {(d.parent, d.via) for d in inst(stacks).dependencies} == {(vpc, "terraform.output")}
+    outputs = {vpc: {"a": "x", "b": 2.5, "host": "db.local", "tags": {"k": "v"}}}
+    filled = fill_deferred({k: vars_[k] for k in ("pair", "url")}, outputs, dependent=f"{DEV}/app")
+    assert filled == {"pair": "x--2.5", "url": "https://db.local:dev"}
+    # Go would print `map[k:v]`: a map or list in text is refused when the flow fills it, naming it
+    with pytest.raises(ConfigError, match=rf"{DEV}/app: !terraform.output vpc {DEV} tags: the output is dict, "
+                                          "which cannot be printed into text"):
+        fill_deferred(vars_["tags"], outputs, dependent=f"{DEV}/app")
+
+
 def test_atmos_component_waits_for_the_component_stage_in_a_file_with_locals(tmp_path):
     stacks = load_repo(tmp_path, {
         "stacks/deploy/dev.yaml": ctx("""
