@@ -102,7 +102,8 @@ def load_atmos_config(tree: SourceTree, environ: Mapping[str, str]) -> AtmosConf
         if part not in NAME_PATTERN_TOKENS:
             raise ConfigError(
                 f"{config_file}: 'stacks.name_pattern' {name_pattern!r} has {part!r}; "
-                f"only {'-'.join(NAME_PATTERN_TOKENS)} tokens joined by '-' are supported"
+                f"only {'-'.join(NAME_PATTERN_TOKENS)} tokens joined by '-' are supported (Atmos silently drops "
+                "any other part, so remove it to name the stacks as Atmos does)"
             )
     strategy = get.string("settings.list_merge_strategy", "replace") or "replace"
     if strategy not in LIST_MERGE_STRATEGIES:
