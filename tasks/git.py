@@ -97,6 +97,10 @@ class GitTree:
     def files(self) -> list[str]:
         return sorted(self._blobs)
 
+    def blob_ids(self) -> dict[str, str]:
+        """Each file's git blob id: two trees hold the same file exactly when the ids are equal."""
+        return dict(self._blobs)
+
     def _norm(self, relpath: str) -> str:
         from stackflow.stacks_loader.source import normalize_relpath
 
@@ -178,6 +182,37 @@ def affected_between(repo: Path, base: str, head: str, *, include_dependents: bo
     finally:
         base_tree.close()
         head_tree.close()
+
+
+def changed_between(base: "GitTree", head: "GitTree") -> list[str]:
+    """Paths whose content differs between two commits, which may live in two repositories
+    (an already cloned target, as Atmos' `--repo-path`): added, removed or changed, sorted."""
+    before, after = base.blob_ids(), head.blob_ids()
+    return sorted(path for path in before.keys() | after.keys() if before.get(path) != after.get(path))
+
+
+def affected_against_clone(repo: Path, clone: Path, head: str, *, include_dependents: bool = False,
+                           environ: dict[str, str] | None = None):
+    """`affected_between` with the base read from the HEAD commit of another checkout (`clone`)."""
+    from stackflow.stacks_loader.affected_scope import affected_scoped
+
+    base_tree, head_tree = GitTree(Path(clone), "HEAD"), GitTree(Path(repo), head)
+    try:
+        return affected_scoped(base_tree, head_tree, changed_between(base_tree, head_tree),
+                               include_dependents=include_dependents, environ=environ or {})
+    finally:
+        base_tree.close()
+        head_tree.close()
+
+
+def default_base(repo: Path) -> str:
+    """Atmos' default target outside CI: the remote's default branch (`refs/remotes/origin/HEAD`)."""
+    try:
+        resolve_ref(Path(repo), "refs/remotes/origin/HEAD")
+    except GitError:
+        raise GitError(f"{repo}: no --base given and refs/remotes/origin/HEAD does not exist: name the commit to "
+                       "compare with (--base REF) or a clone of it (--repo-path DIR)") from None
+    return "refs/remotes/origin/HEAD"
 
 
 def select_change(repo: Path, environ: dict[str, str], *, base: str | None = None, head: str | None = None,

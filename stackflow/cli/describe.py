@@ -4,7 +4,10 @@ dependency graph, and what a change between two commits touches."""
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from .options import add_repo, emit
@@ -30,12 +33,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     d_comp.set_defaults(handler=describe_component)
     d_aff = dsub.add_parser("affected", help="instances a change between two commits touches")
     add_repo(d_aff)
-    d_aff.add_argument("--base", required=True, help="git ref to compare with (e.g. origin/main)")
+    d_aff.add_argument("--base", default=None,
+                       help="git ref or SHA to compare with (e.g. origin/main; default: refs/remotes/origin/HEAD, "
+                            "as Atmos)")
+    # Atmos' deprecated spellings of --base, kept so existing CI scripts run unchanged
+    d_aff.add_argument("--ref", default=None, help=argparse.SUPPRESS)
+    d_aff.add_argument("--sha", default=None, help=argparse.SUPPRESS)
+    d_aff.add_argument("--repo-path", default=None, metavar="DIR",
+                       help="compare with the HEAD commit of an already cloned target repository instead of --base")
     d_aff.add_argument("--head", default="HEAD", help="git ref with the change (default: HEAD)")
     d_aff.add_argument("--include-dependents", action="store_true",
                        help="also every instance that depends on an affected one")
-    d_aff.add_argument("--format", choices=["json", "text"], default="json",
-                       help="json: atmos describe affected; text: the blast radius")
+    d_aff.add_argument("--stack", "-s", default=None, help="only the instances of this stack (as Atmos)")
+    d_aff.add_argument("--exclude-locked", action="store_true",
+                       help="leave out instances with metadata.locked: true (as Atmos)")
+    d_aff.add_argument("--format", choices=["json", "yaml", "text"], default="json",
+                       help="json / yaml: atmos describe affected; text: the blast radius")
+    d_aff.add_argument("--file", default=None, help="write the result to this file instead of printing it")
     d_aff.set_defaults(handler=describe_affected)
     d_dep = dsub.add_parser("dependents", help="instances that depend on one instance")
     d_dep.add_argument("component")
@@ -102,18 +116,46 @@ def describe_affected(args: argparse.Namespace) -> int:
     from stackflow.settings import load_settings
     from stackflow.stacks_loader.affected_json import affected_to_json
     from stackflow.stacks_loader.blast_radius import blast_radius_text
-    from stackflow.tasks.git import affected_between
+    from stackflow.errors import ConfigError
+    from stackflow.stacks_loader.affected_filter import filter_affected
+    from stackflow.tasks.git import affected_against_clone, affected_between, default_base
 
     settings = load_settings()
-    aset = affected_between(Path(args.repo), args.base, args.head,
-                            include_dependents=args.include_dependents, environ=settings.environ())
+    given = [(flag, value) for flag, value in (("--base", args.base), ("--ref", args.ref), ("--sha", args.sha),
+                                               ("--repo-path", args.repo_path)) if value]
+    if len(given) > 1:
+        raise ConfigError(f"{given[0][0]} and {given[1][0]} both name the commit to compare with: give one")
+    if args.repo_path:
+        base_label = f"{args.repo_path} (HEAD)"
+        aset = affected_against_clone(Path(args.repo), Path(args.repo_path), args.head,
+                                      include_dependents=args.include_dependents, environ=settings.environ())
+    else:
+        base = given[0][1] if given else default_base(Path(args.repo))
+        base_label = base
+        aset = affected_between(Path(args.repo), base, args.head,
+                                include_dependents=args.include_dependents, environ=settings.environ())
+    aset = filter_affected(aset, stack=args.stack, exclude_locked=args.exclude_locked)
     for warning in aset.head.warnings:
         print(f"stackflow: warning: {warning}", file=sys.stderr)
-    if args.format == "text":
-        print(blast_radius_text(aset, base_label=args.base, head_label=args.head))
-    else:
-        emit(affected_to_json(aset), "json")
+    with _output(args.file):
+        if args.format == "text":
+            print(blast_radius_text(aset, base_label=base_label, head_label=args.head))
+        else:
+            emit(affected_to_json(aset), args.format)
     return 0
+
+
+@contextlib.contextmanager
+def _output(path: str | None) -> Iterator[None]:
+    """Print to `path` (Atmos' `--file`) when given, else to stdout; the file is written only
+    once everything printed, so an error leaves no half-written result behind."""
+    if path is None:
+        yield
+        return
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        yield
+    Path(path).write_text(buffer.getvalue(), encoding="utf-8")
 
 
 def describe_dependents(args: argparse.Namespace) -> int:

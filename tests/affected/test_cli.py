@@ -93,3 +93,78 @@ def test_deploy_of_a_head_that_is_not_checked_out_is_refused(tmp_path, capsys):
     code, _, err = _run(capsys, "deploy", "--repo", str(repo), "--base", "HEAD~1",
                         "--head", "HEAD~1")
     assert code == 2 and "check out the head commit first" in err
+
+
+# --- Atmos' describe affected flags: --stack, --exclude-locked, --repo-path, --ref/--sha, --file, yaml
+
+
+def _affected_json(capsys, repo, *extra: str) -> list[dict]:
+    code, out, err = _run(capsys, "describe", "affected", "--repo", str(repo), *extra)
+    assert code == 0, err
+    return json.loads(out)
+
+
+def test_describe_affected_stack_filter_keeps_one_stack_and_still_finds_dependents(tmp_path, capsys):
+    repo = two_commits(tmp_path / "repo", FILES, {"components/terraform/vpc/main.tf": TF,
+                                                  "stacks/deploy/prod.yaml": None})
+    every = _affected_json(capsys, repo, "--base", "HEAD~1")
+    assert {(i["stack"], i.get("deleted", False)) for i in every} == {(DEV, False), (PROD, True)}
+    only_dev = _affected_json(capsys, repo, "--base", "HEAD~1", "-s", DEV, "--include-dependents")
+    assert [(i["component"], i["stack"]) for i in only_dev] == [("vpc", DEV)]  # prod's deletions left out
+    assert [d["component"] for d in only_dev[0]["dependents"]] == ["subnets"]
+    only_prod = _affected_json(capsys, repo, "--base", "HEAD~1", "--stack", PROD)
+    assert {i["component"] for i in only_prod} == {"vpc", "subnets", "app"} and all(i["deleted"] for i in only_prod)
+    code, _, err = _run(capsys, "describe", "affected", "--repo", str(repo), "--base", "HEAD~1", "-s", "plat-ue1-qa")
+    assert code == 2 and "--stack 'plat-ue1-qa': no such stack in either commit" in err
+
+
+def test_describe_affected_exclude_locked_leaves_locked_instances_out(tmp_path, capsys):
+    files = {**FILES, "stacks/deploy/dev.yaml": FILES["stacks/deploy/dev.yaml"]
+             + "components: {terraform: {vpc: {metadata: {locked: true}}}}\n"}
+    repo = two_commits(tmp_path / "repo", files, {"components/terraform/vpc/main.tf": TF})
+    assert {(i["stack"], i["component"]) for i in _affected_json(capsys, repo, "--base", "HEAD~1")} == {
+        (DEV, "vpc"), (PROD, "vpc")}
+    assert {(i["stack"], i["component"]) for i in _affected_json(
+        capsys, repo, "--base", "HEAD~1", "--exclude-locked")} == {(PROD, "vpc")}
+
+
+def test_describe_affected_against_an_already_cloned_target_repository(tmp_path, capsys):
+    from .gitrepos import git
+
+    repo = two_commits(tmp_path / "repo", FILES, {"components/terraform/vpc/main.tf": TF})
+    clone = tmp_path / "target"
+    git(tmp_path, "clone", "-q", str(repo), str(clone))
+    git(clone, "checkout", "-q", "HEAD~1")  # the target: the commit before the change
+    by_clone = _affected_json(capsys, repo, "--repo-path", str(clone))
+    by_ref = _affected_json(capsys, repo, "--base", "HEAD~1")
+    assert by_clone == by_ref and [(i["stack"], i["component"]) for i in by_clone] == [(DEV, "vpc"), (PROD, "vpc")]
+    code, _, err = _run(capsys, "describe", "affected", "--repo", str(repo), "--repo-path", str(clone),
+                        "--base", "HEAD~1")
+    assert code == 2 and "--base and --repo-path both name the commit to compare with" in err
+
+
+def test_describe_affected_takes_atmos_deprecated_ref_and_sha_and_writes_a_file(tmp_path, capsys):
+    from .gitrepos import git
+
+    repo = two_commits(tmp_path / "repo", FILES, {"components/terraform/vpc/main.tf": TF})
+    sha = git(repo, "rev-parse", "HEAD~1").strip()
+    by_base = _affected_json(capsys, repo, "--base", "HEAD~1")
+    assert _affected_json(capsys, repo, "--ref", "HEAD~1") == by_base
+    assert _affected_json(capsys, repo, "--sha", sha) == by_base
+    out_file = tmp_path / "affected.yaml"
+    code, out, _ = _run(capsys, "describe", "affected", "--repo", str(repo), "--sha", sha, "--format", "yaml",
+                        "--file", str(out_file))
+    assert code == 0 and out == "" and yaml.safe_load(out_file.read_text()) == by_base
+
+
+def test_describe_affected_defaults_to_the_remotes_default_branch_as_atmos(tmp_path, capsys):
+    from .gitrepos import git
+
+    origin = two_commits(tmp_path / "origin", FILES, {})
+    work = tmp_path / "work"
+    git(tmp_path, "clone", "-q", str(origin), str(work))
+    (work / "components/terraform/vpc/main.tf").write_text(TF)
+    git(work, "commit", "-qam", "change")
+    assert [(i["stack"], i["component"]) for i in _affected_json(capsys, work)] == [(DEV, "vpc"), (PROD, "vpc")]
+    code, _, err = _run(capsys, "describe", "affected", "--repo", str(origin))  # no remote: say what to give
+    assert code == 2 and "no --base given and refs/remotes/origin/HEAD does not exist" in err
