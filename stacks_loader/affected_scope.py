@@ -388,8 +388,10 @@ def _load_only(
     pending: list[tuple[StackInstance, list[LegacyMatch]]] = []
     with paused_gc():
         for manifest in sorted(set(scope) & set(index.manifests)):
+            merged = importer.merged(manifest)
+            plans.appends |= merged.markers.append  # its bases may hold `!append` lists
             resolver = StackResolver(
-                importer.merged(manifest), atmos, environ, warn=warnings.append, definer=definer,
+                merged, atmos, environ, warn=warnings.append, definer=definer,
                 folder_exists=folder_exists, dependency_reader=dependency_reader, clean_values=clean_values,
                 plans=plans,
             )

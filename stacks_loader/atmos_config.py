@@ -19,7 +19,7 @@ from .atmos_config_imports import with_imports
 from .manifests import ManifestReader
 from .schema import COMPARABLE_SECTIONS
 from .source import SourceTree, normalize_relpath
-from .yaml_functions import EnvFunction
+from .yaml_functions import AppendList, EnvFunction, settle
 
 LIST_MERGE_STRATEGIES = ("replace", "append", "merge")
 NAME_PATTERN_TOKENS = ("{namespace}", "{tenant}", "{environment}", "{stage}")
@@ -75,7 +75,9 @@ def load_atmos_config(tree: SourceTree, environ: Mapping[str, str]) -> AtmosConf
     raw = read(config_file) or {}
     if not isinstance(raw, dict):
         raise ConfigError(f"{config_file}: expected a mapping at the top level")
-    raw = _with_environment(with_imports(tree, config_file, raw, read, environ), environ)
+    # `!append` lists append to what the imports set, as in stack manifests; then plain lists
+    raw = settle(with_imports(tree, config_file, raw, read, environ), unset=False)
+    raw = _with_environment(raw, environ)
     get = _Fields(config_file, raw)
 
     if environ.get("ATMOS_BASE_PATH"):
@@ -311,5 +313,6 @@ def _resolve_env(value: Any, environ: Mapping[str, str]) -> Any:
     if isinstance(value, dict):
         return {k: _resolve_env(v, environ) for k, v in value.items()}
     if isinstance(value, list):
-        return [_resolve_env(v, environ) for v in value]
+        items = [_resolve_env(v, environ) for v in value]
+        return AppendList(items) if type(value) is AppendList else items
     return value

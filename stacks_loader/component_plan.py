@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .merge import Tail, merge
+from .yaml_functions import settle
 
 _EMPTY: dict[str, Any] = {}
 _SECTIONS = ("vars", "settings", "env", "providers", "backend", "remote_state_backend", "dependencies",
@@ -63,6 +64,10 @@ class ComponentPlans:
         self._layers: dict[tuple[Any, ...], tuple[tuple[Any, ...], int]] = {}
         # what a resolver derives from a component's section and a stack's layers (`StackResolver`)
         self.shared: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+        # set once a stack's sections may hold `!append` lists (`Markers.append`): Atmos merges the
+        # bases in calls of their own, which settle them, so `_build` settles what the bases give
+        self.appends = False
+        self._settled: dict[Any, Any] = {}
 
     def stack_layers(self, *layers: Any) -> int:
         """A number standing for a stack's layers (strings by value, anything else by identity, empty
@@ -107,6 +112,9 @@ class ComponentPlans:
             backend_type = section.get("backend_type") or ""
             remote_type = section.get("remote_state_backend_type") or ""
             command = section.get("command") or ""
+        if self.appends and bases:
+            inherited = {name: settle(layer, unset=False, clean=self._settled) for name, layer in inherited.items()}
+            metadata = settle(metadata, unset=False, clean=self._settled)
         overrides = own.get("overrides") or _EMPTY
         get = inherited.get
         return ComponentPlan(

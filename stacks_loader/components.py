@@ -31,7 +31,7 @@ from .schema import REPORTED_SECTIONS
 from .component_outputs import FUNCTIONS as COMPONENT_FUNCTIONS
 from .component_outputs import ComponentOutput
 from .templates import RunTimeText, RunTimeValue, TemplateError, render, root_fields
-from .yaml_functions import EnvFunction, TerraformFunction
+from .yaml_functions import EnvFunction, TerraformFunction, settle_sections
 
 _NO_DEPENDENCIES = DeclaredDependencies()
 _NO_KEYS: frozenset[Any] = frozenset()
@@ -149,7 +149,7 @@ class StackResolver:
         )
         self._stack_names: dict[tuple[Any, ...], str] = {}
         markers = merged.markers
-        self._marked = bool(markers.env or markers.templates or markers.terraform)
+        self._marked = bool(markers.env or markers.templates or markers.terraform or markers.append or markers.unset)
         # the stack's layers below its components, but vars: stacks sharing them share instances' sections
         self._layers = None if self._marked else self.plans.stack_layers(
             self.global_settings, self.global_env, terraform.get("providers"), self.global_metadata,
@@ -347,6 +347,9 @@ class StackResolver:
         refs: list[Dependency] = []
         if templates or markers.terraform:
             self._resolve_deferred(sec, section, stack, name, chain, templates, refs)  # type: ignore[arg-type]
+        if markers.append or markers.unset:  # Atmos' YAML-function pass, after templates: `!unset` removed
+            settle_sections(sec, (*_OWNED, *_DEFERRED_SECTIONS, "generate"), unset=markers.unset,
+                            clean=self.clean_values)
         for key, before in zip(_OWNED, fresh):
             if sec[key] is not before:
                 sec[key] = dict(sec[key])

@@ -25,6 +25,7 @@ from .merge import merge, merge_all
 from .schema import check_manifest
 from .source import normalize_relpath
 from .templates import TemplateError, render
+from .yaml_functions import settle
 
 _EXTENSIONS = (".yaml", ".yml", ".yaml.tmpl", ".yml.tmpl")
 _REMOTE_PREFIXES = ("http://", "https://", "git::", "s3::", "gcs::", "github.com/", "git@", "oci://")
@@ -78,6 +79,7 @@ class StackImporter:
         self.warn = warn
         self._merged: dict[tuple[str, str, str], MergedManifest] = {}
         self._checked: set[int] = set()
+        self._settled: dict[Any, Any] = {}  # `settle`'s memo of containers with no `!append` list
 
     def merged(self, path: str) -> MergedManifest:
         """The top-level stack manifest `path` (relative to the stacks base path), fully merged."""
@@ -151,7 +153,7 @@ class StackImporter:
         data = self._checked_data(manifest)
         strategy = self.atmos.list_merge_strategy
         terraform = data.get("terraform") or {}
-        inline = merge_all([data.get("overrides"), terraform.get("overrides"), parent_inline], strategy)
+        inline = self._merge_call([data.get("overrides"), terraform.get("overrides"), parent_inline], strategy)
         imported = parent_imported
 
         layers: list[dict[str, Any]] = []
@@ -168,18 +170,32 @@ class StackImporter:
             for child in self._matches(child_spec, path, import_path_data):
                 child_context = merge(child_spec.context, context, strategy)
                 result = self._process(child, child_context, child_spec, inline, before, (*chain, path))
-                imported = merge_all([imported, result.overrides_imported, result.overrides_inline], strategy)
+                imported = self._merge_call([imported, result.overrides_imported, result.overrides_inline], strategy)
                 layers.append(result.config)
                 files.extend(result.files)
                 markers.update(result.markers)
                 if templated_paths:  # later import paths may read earlier imports' settings/vars/env
                     sections = {k: result.config[k] for k in ("settings", "vars", "env") if result.config.get(k)}
                     import_path_data = merge(import_path_data, sections, strategy)
-        overrides = merge(imported, inline, strategy)
+        overrides = self._merge_call([imported, inline], strategy)
         layers.append(_with_overrides(data, overrides) if overrides else data)
         files.append(path)
-        merged = MergedManifest(path, merge_all(layers, strategy), tuple(files), markers, inline, imported)
+        if overrides and self.reader.appends:
+            markers.append = True  # the overrides may bring `!append` lists from other files
+        config = self._merge_call(layers, strategy, markers.append)
+        if markers.append and _several(layers):
+            markers.append = False  # settled: none left
+        merged = MergedManifest(path, config, tuple(files), markers, inline, imported)
         self._merged[key] = merged
+        return merged
+
+    def _merge_call(self, layers: list[Any], strategy: str, appends: bool = True) -> dict[str, Any]:
+        """`merge_all(layers)` as Atmos' `MergeWithContext`: with two or more non-empty layers its
+        `!append` lists are settled (appended to what lay below them, else plain lists); a lone
+        layer keeps them for a later merge, as Atmos copies it untouched."""
+        merged = merge_all(layers, strategy)
+        if appends and self.reader.appends and _several(layers):
+            merged = settle(merged, unset=False, clean=self._settled)
         return merged
 
     def _walk(
@@ -292,6 +308,11 @@ def _with_overrides(data: dict[str, Any], overrides: dict[str, Any]) -> dict[str
         for name, section in terraform.items()
     }
     return {**data, "components": {**components, "terraform": attached}}
+
+
+def _several(layers: list[Any]) -> bool:
+    """Whether two or more layers are non-empty (Atmos merges only those)."""
+    return sum(1 for layer in layers if layer) > 1
 
 
 def _key(value: dict[str, Any]) -> str:

@@ -8,7 +8,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .yaml_functions import EnvFunction, LiteralString, TemplateText, TerraformFunction, decode_template_text
+from .yaml_functions import (
+    AppendList,
+    EnvFunction,
+    LiteralString,
+    TemplateText,
+    TerraformFunction,
+    decode_template_text,
+)
 
 
 class ValueResolver:
@@ -132,6 +139,8 @@ class ValueResolver:
     def _leaf(self, value: Any, parts: list[Any]) -> Any:
         if type(value) is LiteralString:
             return value
+        if type(value) is AppendList:  # an `!append` list not settled yet: its items resolve all the same
+            return self._list(value, parts)
         if type(value) is TemplateText:
             if self.template is None:
                 return value

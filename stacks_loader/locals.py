@@ -73,6 +73,7 @@ from .model import ExecRef, StoreRef
 from .naming import context_from_vars, manifest_stem
 from .templates import TemplateError, render, root_fields
 from .yaml_functions import (
+    AppendList,
     EnvFunction,
     FunctionArgsError,
     TerraformFunction,
@@ -293,8 +294,9 @@ class _Resolver:
         kind = type(value)
         if kind is dict:
             return {k: self._value(v, data, f"{field}.{k}") for k, v in value.items()}
-        if kind is list:
-            return [self._value(v, data, f"{field}[{i}]") for i, v in enumerate(value)]
+        if kind is list or kind is AppendList:
+            items = [self._value(v, data, f"{field}[{i}]") for i, v in enumerate(value)]
+            return items if kind is list else AppendList(items)
         if kind is str:
             return self._string(value, data, field)
         if isinstance(value, EnvFunction):  # read when the file is loaded, from the process
@@ -413,13 +415,15 @@ class _Pass:
                     out = dict(value) if out is None else out
                     out[key] = new
             return value if out is None else out
-        if kind is list:
+        if kind is list or kind is AppendList:  # an `!append` list stays one
             items = []
             for index, item in enumerate(value):
                 where.append(index)
                 items.append(self.substitute(item, data, where))
                 where.pop()
-            return value if all(a is b for a, b in zip(items, value)) else items
+            if all(a is b for a, b in zip(items, value)):
+                return value
+            return items if kind is list else AppendList(items)
         if kind is str and "{{" in value:
             ref = _plain_ref(value)
             if ref is not None:
@@ -450,13 +454,15 @@ class _Pass:
                 pairs.append((new_key, new))
                 changed = changed or new is not item or new_key is not key
             return dict(pairs) if changed else value
-        if kind is list:
+        if kind is list or kind is AppendList:  # an `!append` list stays one
             items = []
             for index, item in enumerate(value):
                 where.append(index)
                 items.append(self._render(item, data, keep_missing, where))
                 where.pop()
-            return value if all(a is b for a, b in zip(items, value)) else items
+            if all(a is b for a, b in zip(items, value)):
+                return value
+            return items if kind is list else AppendList(items)
         if kind is str and "{{" in value:
             return self._text(value, data, keep_missing, where)
         if isinstance(value, TerraformFunction) and "{{" in value.args:
@@ -572,7 +578,7 @@ def _templates(value: Any, where: list[Any]) -> Iterator[tuple[list[Any], str]]:
             if type(key) is str and "{{" in key:
                 yield at, key
             yield from _templates(item, at)
-    elif kind is list:
+    elif kind is list or kind is AppendList:
         for index, item in enumerate(value):
             yield from _templates(item, [*where, index])
     elif kind is str and "{{" in value:
@@ -586,7 +592,7 @@ def _leaves(value: Any, where: list[Any]) -> Iterator[tuple[list[Any], Any]]:
     if kind is dict:
         for key, item in value.items():
             yield from _leaves(item, [*where, key])
-    elif kind is list:
+    elif kind is list or kind is AppendList:
         for index, item in enumerate(value):
             yield from _leaves(item, [*where, index])
     else:

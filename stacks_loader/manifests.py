@@ -24,6 +24,8 @@ from .model import ExecRef, StoreRef
 from .source import SourceTree, normalize_relpath
 from .templates import TemplateError, render
 from .yaml_functions import (
+    UNSET,
+    AppendList,
     EnvFunction,
     FunctionArgsError,
     LiteralString,
@@ -159,6 +161,16 @@ def _function(loader: _Loader, suffix: str, node: yaml.Node) -> Any:
     tag = "!" + suffix
     line = node.start_mark.line + 1
     where = f"{loader.file}:{line}"
+    if suffix == "append":  # Atmos' rewriteAppendNode: a list appended when merged; elsewhere no-op
+        if not isinstance(node, yaml.SequenceNode):
+            return _untagged(loader, node)
+        loader.markers.append = loader.reader.appends = True
+        return AppendList([loader._construct(item) for item in node.value])
+    if suffix == "unset":  # text, merged as any value, removed once the instance is resolved
+        if not isinstance(node, yaml.ScalarNode):
+            return _untagged(loader, node)  # Atmos sets the text of a scalar only: a map or list stays
+        loader.markers.unset = True
+        return f"{UNSET} {str(node.value).strip()}".strip()
     if not isinstance(node, yaml.ScalarNode):
         raise ConfigError(f"{where}: {tag} takes a string argument, not a {node.id}")
     if suffix == "literal":
@@ -196,9 +208,20 @@ def _function(loader: _Loader, suffix: str, node: yaml.Node) -> Any:
             raise ConfigError(f"{where}: {tag} needs arguments")
         return StoreRef(suffix, args, loader.file, line)  # type: ignore[arg-type]
     raise ConfigError(
-        f"{where}: YAML function {tag} is not supported (supported: !env, !include, !include.raw, !literal, !template, "
-        "!terraform.output, !terraform.state, and !store / !store.get / !secret kept as written)"
+        f"{where}: YAML function {tag} is not supported (supported: !append, !env, !include, !include.raw, !literal, "
+        "!template, !terraform.output, !terraform.state, !unset, and !store / !store.get / !secret kept as written)"
     )
+
+
+def _untagged(loader: _Loader, node: yaml.Node) -> Any:
+    """`node` read as if it had no tag, as yaml.v3 decodes a node whose tag Atmos cleared."""
+    if isinstance(node, yaml.MappingNode):
+        return loader.construct_mapping(node)
+    if isinstance(node, yaml.SequenceNode):
+        return [loader._construct(item) for item in node.value]
+    plain = not node.style  # None, or "" from the C parser
+    tag = loader.resolve(yaml.ScalarNode, node.value, (plain, not plain))
+    return loader._construct(yaml.ScalarNode(tag, node.value, node.start_mark, node.end_mark, node.style))
 
 
 _Loader.add_multi_constructor("!", _function)
@@ -245,12 +268,16 @@ class Markers:
     """Sections (`vars`, `backend`, …) holding `!env` / `!terraform.*` markers, and templates.
 
     For `!terraform.*` in vars, also which top-level vars keys of which components (`*`: any).
+    `append`: the data may hold `!append` lists (`AppendList`) still to settle; `unset`: some
+    text holds `!unset` (values Atmos removes once the component's sections are resolved).
     """
 
     env: set[str] = field(default_factory=set)
     terraform: set[str] = field(default_factory=set)
     terraform_vars: set[tuple[str, Any]] = field(default_factory=set)
     templates: bool = False
+    append: bool = False
+    unset: bool = False
     # templates left for the component stage that read `.locals`: why the file's locals did not
     # render them (`locals.py`), for the error if the component's own locals lack the name either
     deferred_locals: dict[str, str] = field(default_factory=dict)
@@ -274,6 +301,8 @@ class Markers:
             if other.terraform:
                 self.add_terraform(where)
         self.templates = self.templates or other.templates
+        self.append = self.append or other.append
+        self.unset = self.unset or other.unset
         if other.deferred_locals:
             self.deferred_locals.update(other.deferred_locals)
 
@@ -306,6 +335,7 @@ class ManifestReader:
         self._cache: dict[tuple[str, str], Manifest] = {}
         self.plain_tags: dict[str, str] = {}  # plain scalar text -> its implicit tag (`_Loader.resolve`)
         self.parsed_files = 0  # distinct parses, for tests and benchmarks
+        self.appends = False  # some file read has an `!append` list (`AppendList`s may need settling)
         self._including: list[str] = []
 
     def read(
@@ -339,6 +369,8 @@ class ManifestReader:
         data, markers = self._parse(path, source)
         self.parsed_files += 1
         markers.templates = markers.templates or has_templates
+        if b"!unset" in raw or (isinstance(source, str) and "!unset" in source):  # tagged, quoted or templated
+            markers.unset = True
         if (markers.env or markers.terraform) and (b"&" in raw or b"<<" in raw):
             # anchors and aliases share one marker between key paths: look everywhere
             markers.env = {ALL_SECTIONS} if markers.env else set()
@@ -416,6 +448,8 @@ class ManifestReader:
         ext = include_extension(path)
         if b"{{" in content:  # rendered with the instance, like the rest of its manifest
             loader.markers.templates = True
+        if b"!unset" in content:  # text Atmos removes once resolved, wherever it comes from
+            loader.markers.unset = True
         if ext in (".yaml", ".yml") and not raw:
             included = self.read(path)
             loader.markers.update(included.markers, list(loader.path))

@@ -3,6 +3,7 @@
 Later layers win; maps merge key by key; a value of another type (or null) replaces. Lists follow
 `list_merge_strategy`: `replace` (default), `append` (earlier + later) or `merge` (element-wise:
 maps at the same index merge, otherwise the earlier element stays, the longer tail is kept).
+An `!append` list (`AppendList`) is appended to the list below it whatever the strategy.
 
 Parsed manifests are never mutated, so a result shares every subtree it did not change with its
 inputs: merging is proportional to the overlap, not to the size of the data.
@@ -13,7 +14,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from .yaml_functions import AppendList
+
 _MISSING = object()
+_DEEP = frozenset({dict, list, AppendList})  # the values `merge` looks into
 _EMPTY: dict[str, Any] = {}
 
 
@@ -28,14 +32,36 @@ def merge(lower: dict[str, Any], higher: dict[str, Any], strategy: str = "replac
         return result  # no key in both: nothing to merge deeper
     for key, value in higher.items():
         kind = type(value)
-        if kind is dict or (kind is list and strategy != "replace"):
-            old = lower.get(key, _MISSING)
-            if type(old) is kind:
-                if kind is dict:
+        if kind in _DEEP:  # one lookup: most values are scalars
+            if kind is dict:
+                old = lower.get(key, _MISSING)
+                if type(old) is dict:
                     result[key] = merge(old, value, strategy)
-                else:
-                    result[key] = old + value if strategy == "append" else _merge_lists(old, value, strategy)
+            elif kind is list:
+                if strategy != "replace":
+                    old = lower.get(key, _MISSING)
+                    below = type(old)
+                    if below is list or below is AppendList:  # one with nothing below it is a list
+                        result[key] = old + value if strategy == "append" else _merge_lists(old, value, strategy)
+            else:  # an `!append` list
+                old = lower.get(key, _MISSING)
+                if old is not _MISSING:
+                    result[key] = _appended(old, value)
     return result
+
+
+def _appended(lower: Any, higher: AppendList) -> list[Any]:
+    """An `!append` list over `lower` (Atmos' processAppendList): lower's items then its own.
+
+    Over an `!append` list that had nothing below it, still one (so a merge grouped differently,
+    as `Tail` does, appends both to what lies below them); over a non-list, a plain list.
+    """
+    kind = type(lower)
+    if kind is list:
+        return lower + higher  # a plain list
+    if kind is AppendList:
+        return AppendList(lower + higher)
+    return list(higher)
 
 
 def merge_all(layers: Iterable[dict[str, Any] | None], strategy: str = "replace") -> dict[str, Any]:
@@ -77,6 +103,8 @@ class Tail:
     scalar (the lowest layer's map is cut off on the left, merged on the right); with `append`,
     likewise for a list over a non-list. When no layer of the tail does that, the tail is merged
     once and each lowest layer costs one merge; otherwise every layer is folded each time.
+    An `!append` list with nothing below it in the tail stays an `AppendList`, so it still
+    appends to the lowest layer's list; over a non-list it is a list (with `append`, a cut).
     """
 
     __slots__ = ("layers", "merged", "strategy")
@@ -123,13 +151,16 @@ class Tail:
 
 
 def _cuts(lower: dict[str, Any], higher: dict[str, Any], lists: bool) -> bool:
-    """Whether `higher` puts a map on a non-map of `lower` (with `lists`, a list on a non-list)."""
+    """Whether `higher` puts a map on a non-map of `lower` (with `lists`, a list on a non-list:
+    an `!append` list too, as it is then a plain list that the `append` strategy would append)."""
     for key, value in higher.items():
         kind = type(value)
-        if kind is dict or (lists and kind is list):
+        if kind is dict:
             old = lower.get(key, _MISSING)
-            if old is _MISSING:
-                continue
-            if type(old) is not kind or (kind is dict and _cuts(old, value, lists)):
+            if old is not _MISSING and (type(old) is not dict or _cuts(old, value, lists)):
+                return True
+        elif lists and (kind is list or kind is AppendList):
+            old = lower.get(key, _MISSING)
+            if old is not _MISSING and not isinstance(old, list):
                 return True
     return False

@@ -179,8 +179,10 @@ def _load(tree: SourceTree, environ: Mapping[str, str], allow_exec: bool) -> Sta
     plans = ComponentPlans(inherit_metadata=atmos.inherit_metadata, inherit_source=atmos.inherit_source)
     pending: list[tuple[StackInstance, list[LegacyMatch]]] = []
     for manifest in manifests:
+        merged = importer.merged(manifest)
+        plans.appends |= merged.markers.append  # its bases may hold `!append` lists
         resolver = StackResolver(
-            importer.merged(manifest),
+            merged,
             atmos,
             environ,
             warn=warn,

@@ -72,6 +72,101 @@ class LiteralString(str):
     __slots__ = ()
 
 
+class AppendList(list):  # type: ignore[type-arg]
+    """`!append [...]`: a list each deep merge appends to the list below it, whatever
+    `list_merge_strategy` says (Atmos' `__atmos_append__` wrapper); over a non-list it is the list.
+
+    With nothing below yet it stays an `AppendList` (`merge.merge`), until the end of the merge
+    that Atmos would make as one call (`settle`): then it is a plain list.
+    """
+
+    __slots__ = ()
+
+
+UNSET = "!unset"  # `!unset` reads as this text (Atmos: tag + " " + value, trimmed); see `settle`
+
+
+def settle(value: Any, *, unset: bool, clean: dict[Any, Any] | None = None) -> Any:
+    """`value` with every `AppendList` a plain list and, with `unset`, every map entry and list
+    item whose value is text starting with `!unset` removed, at any depth (Atmos' YAML-function
+    pass on a component's sections). Never changes `value`: containers are rebuilt only along
+    changed paths; `clean` remembers (by identity) those found to need nothing."""
+    kind = type(value)
+    if kind is dict:
+        return _settle_dict(value, unset, {} if clean is None else clean)
+    if kind is list or kind is AppendList:
+        return _settle_list(value, unset, {} if clean is None else clean)
+    return value
+
+
+def settle_sections(
+    sections: dict[str, Any], names: tuple[str, ...], *, unset: bool, clean: dict[Any, Any] | None = None
+) -> None:
+    """`settle` each of `sections[name]` (replaced in `sections` when it changes)."""
+    clean = {} if clean is None else clean
+    for name in dict.fromkeys(names):
+        value = sections.get(name)
+        if type(value) is dict and value:
+            settled = _settle_dict(value, unset, clean)
+            if settled is not value:
+                sections[name] = settled
+
+
+_DROP = object()
+_SETTLED = "settled"  # first part of `clean` keys (a `ValueResolver` shares the dict: its keys start with an int)
+
+
+def _settle_item(item: Any, unset: bool, clean: dict[Any, Any]) -> Any:
+    kind = type(item)
+    if kind is dict:
+        return _settle_dict(item, unset, clean)
+    if kind is list or kind is AppendList:
+        return _settle_list(item, unset, clean)
+    if unset and isinstance(item, str) and item.startswith(UNSET):  # Atmos: strings.HasPrefix
+        return _DROP
+    return item
+
+
+def _settle_dict(value: dict[Any, Any], unset: bool, clean: dict[Any, Any]) -> dict[Any, Any]:
+    memo = (_SETTLED, unset, id(value))
+    if clean.get(memo) is value:
+        return value
+    out: dict[Any, Any] | None = None
+    for key, item in value.items():
+        new = _settle_item(item, unset, clean)
+        if new is not item:
+            if out is None:
+                out = dict(value)
+            if new is _DROP:
+                del out[key]
+            else:
+                out[key] = new
+    if out is None:
+        clean[memo] = value  # the reference keeps the id from being reused
+        return value
+    return out
+
+
+def _settle_list(value: list[Any], unset: bool, clean: dict[Any, Any]) -> list[Any]:
+    plain = type(value) is list
+    memo = (_SETTLED, unset, id(value))
+    if plain and clean.get(memo) is value:
+        return value
+    items: list[Any] | None = None
+    for index, item in enumerate(value):
+        new = _settle_item(item, unset, clean)
+        if new is not item and items is None:
+            items = value[:index]  # a plain list, whatever `value` is
+        if items is not None and new is not _DROP:
+            items.append(new)
+    if items is not None:
+        return items
+    if plain:
+        clean[memo] = value
+        return value
+    return list(value)
+
+
 @dataclass(frozen=True, slots=True)
 class Token:
     value: str
