@@ -31,14 +31,16 @@ from stackflow.flows.approval import (
 from stackflow.flows.recorder import NullRecorder, RunInfo, RunRecorder, StepRecord
 from stackflow.flows.steps import InstanceSteps, TerraformSteps
 from stackflow.stacks_loader.approvals import check_auto_approve, needs_approval
+from stackflow.stacks_loader.atmos_config import StoreConfig
 from stackflow.stacks_loader.deferred import fill_deferred
 from stackflow.stacks_loader.graph import DependencyGraph
-from stackflow.stacks_loader.model import InstanceRef, StackInstance
+from stackflow.stacks_loader.model import InstanceRef, StackInstance, StoreRef
 from stackflow.stacks_loader.outcome import StackOutcome
 from stackflow.stacks_loader.report import summary_markdown
 from stackflow.stacks_loader.schedule import DeployQueue
 from stackflow.stacks_loader.selection import select_target
 from stackflow.stacks_loader.stages import validation_command
+from stackflow.stacks_loader.stores import StoreRead, fill_stores, store_reads
 from stackflow.tasks.git import head_commit
 from stackflow.tasks.locks import Lease, LockHolder, StackLocks, check_not_superseded
 from stackflow.tasks.state_lock import (
@@ -47,6 +49,7 @@ from stackflow.tasks.state_lock import (
     StateLockInfo,
     acting_on_state,
 )
+from stackflow.tasks.stores import StoreReader, StoreValues
 from stackflow.tasks.terraform import ApplyResult, PlanResult
 from stackflow.tasks.validate import run_validation
 
@@ -192,6 +195,15 @@ def apply_instance(
     return result
 
 
+@task(name="stores", task_run_name="stores {label}", cache_policy=NO_CACHE, persist_result=False)
+def read_instance_stores(label: str, reader: StoreReader, reads: dict[StoreRef, StoreRead]) -> StoreValues:
+    """The instance's `!store` / `!store.get` values, read right before it plans (never persisted:
+    they may be secrets)."""
+    values = reader.read_values(reads, label)
+    get_run_logger().info("%s: read %d store value(s)", label, len(values.values))
+    return values
+
+
 @task(name="outputs", task_run_name="outputs {label}", cache_policy=NO_CACHE, persist_result=False,
       retry_condition_fn=_retry_if_transient)
 def read_instance_outputs(label: str, steps: InstanceSteps, instance: StackInstance) -> dict[str, Any]:
@@ -274,8 +286,12 @@ class _GraphRun:
         run_info: RunInfo | None,
         lock_timeout_s: float | None,
         approvals: ApprovalPolicy | None,
+        stores: Mapping[str, StoreConfig] | None = None,
+        store_reader: StoreReader | None = None,
     ) -> None:
         self.approvals = approvals
+        self.stores = stores or {}  # atmos.yaml `stores:`; none configured = no instance reads one
+        self.store_reader = store_reader or StoreReader()
         self.repo = repo
         self.command_timeout_s = command_timeout_s
         self.locks = locks
@@ -354,8 +370,28 @@ class _GraphRun:
     # --- steps -------------------------------------------------------------------------------
     def _start(self, ref: InstanceRef) -> None:
         instance = self.instances[ref]
+        # store values first, in a task run of their own (the network stays off this loop);
+        # with no store configured there is nothing to look for
         try:
-            resolved = fill_deferred(instance.vars, self.outputs, dependent=str(ref))
+            reads = store_reads(instance.vars, instance.stack, self.stores) if self.stores else None
+        except ConfigError as exc:  # selection refuses these first; a graph run straight from code may not
+            self._failed(ref, ConfigError(f"{ref}: {exc}"))
+            return
+        if reads:
+            future = read_instance_stores.submit(label=str(ref), reader=quote(self.store_reader),
+                                                 reads=quote(reads))
+            future.add_done_callback(lambda f: self.events.put((ref, "stores", f)))
+            return
+        self._fill(ref, instance.vars)
+
+    def _on_stores(self, ref: InstanceRef, values: StoreValues) -> None:
+        self._fill(ref, fill_stores(self.instances[ref].vars, values.values))
+
+    def _fill(self, ref: InstanceRef, vars_: dict[str, Any]) -> None:
+        """Deferred outputs filled into the vars, then the lock (if any) and the plan."""
+        instance = self.instances[ref]
+        try:
+            resolved = fill_deferred(vars_, self.outputs, dependent=str(ref))
         except ConfigError as exc:
             if self.mode == "plan":
                 # A PR plan of a child whose parent was never applied cannot be made yet.
@@ -520,6 +556,8 @@ class _GraphRun:
             value = future.result(raise_on_failure=False)
             if isinstance(value, BaseException):
                 self._failed(ref, value)
+            elif step == "stores":
+                self._on_stores(ref, value)
             elif step == "lock":
                 self._on_lock(ref, value)
             elif step == "approval":
@@ -560,6 +598,8 @@ def run_graph(
     run_info: RunInfo | None = None,
     lock_timeout_s: float | None = None,
     approvals: ApprovalPolicy | None = None,
+    stores: Mapping[str, StoreConfig] | None = None,
+    store_reader: StoreReader | None = None,
 ) -> list[StackOutcome]:
     """Run every instance of `graph` through `steps`, parents first (children first to destroy).
 
@@ -571,6 +611,7 @@ def run_graph(
         retries=retries, retry_delay_s=retry_delay_s, durations=durations,
         recorder=recorder or NullRecorder(), repo=repo, command_timeout_s=command_timeout_s,
         locks=locks, run_info=run_info, lock_timeout_s=lock_timeout_s, approvals=approvals,
+        stores=stores, store_reader=store_reader,
     ).run()
 
 
@@ -648,7 +689,7 @@ def deploy(
             retries=settings.retries, retry_delay_s=settings.retry_delay_s, recorder=recorder,
             repo=repo_path, command_timeout_s=settings.command_timeout_s,
             locks=open_locks(settings), run_info=run_info, lock_timeout_s=lock_timeout_s,
-            approvals=approval_policy,
+            approvals=approval_policy, stores=target.stores,
         )
         for ref, why in sorted(target.excluded.items()):  # named by the selection, but disabled
             outcomes.append(StackOutcome(ref.stack, ref.component, "excluded", why))

@@ -57,6 +57,7 @@ class AtmosConfig:
     imported_files: tuple[str, ...] = ()  # repo-relative files atmos.yaml's `import:` merged in
     # integrations.atlantis.project_templates: template name -> its project `name` (context tokens)
     atlantis_project_templates: dict[str, str] = field(default_factory=dict)
+    stores: dict[str, "StoreConfig"] = field(default_factory=dict)  # `stores:`, by name
 
     def stacks_path(self, stack_relpath: str) -> str:
         """A path relative to the stacks base path, made repo-relative."""
@@ -147,6 +148,7 @@ def load_atmos_config(tree: SourceTree, environ: Mapping[str, str]) -> AtmosConf
         imported_files=tuple(f for f in files_read if f != config_file),
         atlantis_project_templates=_atlantis_project_names(config_file, get.mapping(
             "integrations.atlantis.project_templates")),
+        stores=_stores(config_file, get.value("stores")),
     )
 
 
@@ -160,6 +162,113 @@ def _atlantis_project_names(config_file: str, templates: dict[str, Any]) -> dict
             raise ConfigError(f"{config_file}: 'integrations.atlantis.project_templates.{key}.name' must be a string")
         names[str(key)] = name or ""
     return names
+
+
+# Atmos' store backends (`pkg/store/registry.go`): each legacy `type` -> its canonical `kind`
+STORE_KINDS = {
+    "artifactory": "artifactory",
+    "azure-key-vault": "azure/keyvault",
+    "aws-ssm-parameter-store": "aws/ssm",
+    "aws-secrets-manager": "aws/asm",
+    "google/secretmanager": "gcp/secretmanager",
+    "google-secret-manager": "gcp/secretmanager",
+    "gsm": "gcp/secretmanager",
+    "hashicorp-vault": "hashicorp/vault",
+    "redis": "redis",
+    "1password": "onepassword",
+    "onepassword": "onepassword",
+    "keychain": "keychain",
+    "keyring": "keychain",
+    "github-actions": "github/actions",
+}
+# the kinds stackflow reads, with the options Atmos decodes for each (`aws_ssm_param_store.go`,
+# `aws_secrets_manager_store.go`); `write_role_arn` is accepted and unused (stackflow never writes)
+STORE_OPTIONS = {
+    "aws/ssm": ("prefix", "region", "stack_delimiter", "read_role_arn", "write_role_arn", "endpoint",
+                "endpoint_url"),
+    "aws/asm": ("prefix", "region", "stack_delimiter", "endpoint", "endpoint_url"),
+}
+_SECRET_BY_DEFAULT_KINDS = ("onepassword", "keychain", "github/actions")
+_SECRET_INCAPABLE_KINDS = ("redis", "artifactory")
+_STORE_FIELDS = ("type", "kind", "secret", "identity", "options")
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    """One entry of atmos.yaml `stores:`: a named backend `!store` / `!store.get` read from."""
+
+    name: str
+    type: str  # as written (`type`, or `kind` when set), e.g. "aws-ssm-parameter-store"
+    kind: str  # Atmos' canonical kind, e.g. "aws/ssm"
+    options: dict[str, Any] = field(default_factory=dict)
+    secret: bool = False  # a secret store: `!secret` only, `!store` on it is an error (as Atmos)
+    identity: str = ""  # an Atmos auth identity to read as; stackflow does not log in through them
+
+    @property
+    def supported(self) -> bool:
+        """stackflow reads AWS SSM Parameter Store and AWS Secrets Manager stores."""
+        return self.kind in STORE_OPTIONS
+
+    def option(self, name: str, default: str = "") -> str:
+        value = self.options.get(name)
+        return default if value is None else value
+
+    @property
+    def endpoint(self) -> str:
+        """`endpoint`, else `endpoint_url` (Atmos: the first non-empty); "" = the AWS default."""
+        return self.option("endpoint") or self.option("endpoint_url")
+
+
+def _stores(config_file: str, raw: Any) -> dict[str, StoreConfig]:
+    """atmos.yaml `stores:` as typed configs; bad input is a one-line error naming the field, as a
+    bad store makes Atmos fail before it reads any stack."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{config_file}: 'stores' must be a mapping of store name to its config")
+    return {str(name): _store(config_file, str(name), entry) for name, entry in raw.items()}
+
+
+def _store(config_file: str, name: str, entry: Any) -> StoreConfig:
+    where = f"{config_file}: 'stores.{name}"
+    if not isinstance(entry, dict):
+        raise ConfigError(f"{where}' must be a mapping (type, options)")
+    unknown = sorted(str(key) for key in entry if key not in _STORE_FIELDS)
+    if unknown:
+        raise ConfigError(f"{where}.{unknown[0]}' is not a store field (expected: {', '.join(_STORE_FIELDS)})")
+    for key in ("type", "kind", "identity"):
+        if entry.get(key) is not None and not isinstance(entry[key], str):
+            raise ConfigError(f"{where}.{key}' must be a string")
+    written = entry.get("kind") or entry.get("type") or ""  # as Atmos: `kind` wins over `type`
+    if not written:
+        raise ConfigError(f"{where}.type' is missing (e.g. aws-ssm-parameter-store, aws-secrets-manager)")
+    kind = STORE_KINDS.get(written, written)
+    if kind not in STORE_KINDS.values():
+        raise ConfigError(f"{where}.{'kind' if entry.get('kind') else 'type'}' is {written!r}, not a store type "
+                          f"Atmos knows ({', '.join(STORE_KINDS)})")
+    secret = entry.get("secret", False)
+    if secret is None:
+        secret = False
+    if not isinstance(secret, bool):
+        raise ConfigError(f"{where}.secret' must be true or false")
+    if secret and kind in _SECRET_INCAPABLE_KINDS:
+        raise ConfigError(f"{where}.secret': a {written} store cannot be secret (it does not encrypt values at rest)")
+    options = entry.get("options")
+    if options is None:
+        options = {}
+    if not isinstance(options, dict):
+        raise ConfigError(f"{where}.options' must be a mapping")
+    if kind in STORE_OPTIONS:
+        for key, value in options.items():
+            if key not in STORE_OPTIONS[kind]:
+                raise ConfigError(f"{where}.options.{key}' is not an option of a {written} store "
+                                  f"(expected: {', '.join(STORE_OPTIONS[kind])})")
+            if value is not None and not isinstance(value, str):
+                raise ConfigError(f"{where}.options.{key}' must be a string")
+        if not options.get("region"):
+            raise ConfigError(f"{where}.options.region' is required for a {written} store")
+    return StoreConfig(name=name, type=written, kind=kind, options=dict(options),
+                       secret=secret or kind in _SECRET_BY_DEFAULT_KINDS, identity=entry.get("identity") or "")
 
 
 def _affected_sections(config_file: str, names: tuple[str, ...]) -> tuple[str, ...]:

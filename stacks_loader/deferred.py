@@ -12,7 +12,8 @@ from stackflow.errors import ConfigError
 from .model import InstanceRef, TerraformOutputRef, TerraformOutputText
 from .templates import TemplateError, format_value
 
-_TOKEN = re.compile(r"""\.([A-Za-z_][\w-]*)|\[(-?\d+)\]|\[["']([^"']*)["']\]""")
+# one step of a yq path: `.key`, `[0]`, `["key"]` (also read by stores.py for `| query`)
+PATH_STEP = re.compile(r"""\.([A-Za-z_][\w-]*)|\[(-?\d+)\]|\[["']([^"']*)["']\]""")
 
 
 def deferred_refs(value: Any) -> list[TerraformOutputRef]:
@@ -35,7 +36,7 @@ def deferred_refs(value: Any) -> list[TerraformOutputRef]:
 def _walk_path(value: Any, path: str, ref: TerraformOutputRef) -> Any:
     pos = 0
     while pos < len(path):
-        match = _TOKEN.match(path, pos)
+        match = PATH_STEP.match(path, pos)
         if not match:
             raise ConfigError(f"{ref.source_file}: {ref}: cannot read path {path!r} at {path[pos:]!r}")
         key, index, quoted = match.groups()

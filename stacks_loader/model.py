@@ -96,9 +96,10 @@ class ExecRef:
 @dataclass(frozen=True)
 class StoreRef:
     """An Atmos `!store`, `!store.get` or `!secret` value: read from a store (SSM, Secrets
-    Manager, 1Password…) by Atmos when it runs. stackflow keeps it as written: `describe`,
-    the graph and `describe affected` work; a run that would need its value is refused before
-    anything is planned (stackflow does not read stores yet)."""
+    Manager, 1Password…) when the instance runs. Kept as written by the loader (`describe`, the
+    graph and `describe affected` show it so); in `vars` the flow fills it right before the plan
+    (`stores.py` works out the read, `tasks/stores.py` makes it). A run needing one that cannot be
+    read (`!secret`, a store that is not AWS SSM or Secrets Manager…) is refused before any plan."""
 
     function: Literal["store", "store.get", "secret"]
     args: str

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -13,9 +13,10 @@ from stackflow.errors import ConfigError
 from .graph import DependencyGraph
 from .model import InstanceRef, StackInstance, StoreRef
 from .stages import stage_edges
+from .stores import plan_store_read
 
 if TYPE_CHECKING:
-    from .atmos_config import AtmosConfig
+    from .atmos_config import AtmosConfig, StoreConfig
     from .resolve import StackSet
 
 
@@ -56,6 +57,7 @@ class DeployTarget:
     graph: DependencyGraph  # selected instances, with dependency and stage edges
     generate_backend: bool
     excluded: dict[InstanceRef, str]  # matched but not deployed, with the reason
+    stores: dict[str, "StoreConfig"] = field(default_factory=dict)  # atmos.yaml `stores:`, read at run time
 
 
 def excluded_instances(
@@ -134,20 +136,32 @@ def _target(stackset: "StackSet", graph: DependencyGraph, selected: set[Instance
         graph=run_graph,
         generate_backend=stackset.atmos.auto_generate_backend_file,
         excluded=excluded,
+        stores=stackset.atmos.stores,
     )
 
 
 def _refuse_store_values(inst: StackInstance, atmos: AtmosConfig) -> None:
-    """A run needing a `!store` / `!secret` value is refused before anything is planned: stackflow
-    does not read stores, and planning the other instances would leave the change half applied."""
+    """A run needing a store value stackflow cannot read is refused before anything is planned
+    (planning the other instances would leave the change half applied): `!secret`, an unknown or
+    unsupported store, a secret store read with `!store`, a query that is not a path, or a value
+    outside `vars` (only vars are filled at run time, as `!terraform.output`)."""
     for section in ("vars", "env", "providers", "backend", "remote_state_backend"):
         for path, value in _leaves(getattr(inst, section), section):
-            if isinstance(value, StoreRef):
-                raise ConfigError(
-                    f"{atmos.stacks_path(inst.stack_file)}: stack {inst.stack!r} component {inst.component!r}: "
-                    f"{path}: {value}: stackflow does not read Atmos stores or secrets yet, so this run is refused "
-                    "before anything is planned (describe, the graph and describe affected work)"
-                )
+            if not isinstance(value, StoreRef):
+                continue
+            if section != "vars":
+                why = f"stackflow fills store values in vars only, not in {section}"
+            else:
+                try:
+                    plan_store_read(value, inst.stack, atmos.stores)
+                    continue
+                except ConfigError as exc:
+                    why = str(exc)
+            raise ConfigError(
+                f"{atmos.stacks_path(inst.stack_file)}: stack {inst.stack!r} component {inst.component!r}: "
+                f"{path}: {value}: {why}, so this run is refused before anything is planned "
+                "(describe, the graph and describe affected work)"
+            )
 
 
 def _leaves(value: Any, path: str) -> Iterator[tuple[str, Any]]:

@@ -20,7 +20,12 @@ _OUTPUT_PATH = re.compile(r"(?:\.[A-Za-z_][A-Za-z0-9_-]*|\[\d+\]|\[\"[^\"]*\"\]|
 
 
 class FunctionArgsError(ValueError):
-    """Malformed arguments of a YAML function; the caller adds file and line."""
+    """Malformed arguments of a YAML function; the caller adds file and line. `offset`: where in
+    the arguments, when known."""
+
+    def __init__(self, message: str, offset: int | None = None) -> None:
+        super().__init__(message)
+        self.offset = offset
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,14 +186,14 @@ def tokenize(text: str) -> list[Token]:
     while pos < len(text):
         match = _TOKEN.match(text, pos)
         if match is None:  # an unterminated quote
-            raise FunctionArgsError(f"unterminated quoted value in {text!r}")
+            raise FunctionArgsError(f"unterminated quoted value in {text!r}", pos)
         if match.group(1):
             tokens.append(Token(match.group(1), match.start(), True, False))
         elif match.group(2):
             tokens.append(Token("|", match.start(), False, True))
         elif match.group(3):
             if match.group(3)[0] in "'\"":
-                raise FunctionArgsError(f"unterminated quoted value in {text!r}")
+                raise FunctionArgsError(f"unterminated quoted value in {text!r}", match.start())
             tokens.append(Token(match.group(3), match.start(), False, False))
         pos = match.end()
     return tokens
