@@ -25,11 +25,11 @@ from .instance_values import ValueResolver
 from .integrations import atlantis_project, spacelift_stack
 from .manifests import ALL_SECTIONS, parse_terraform_function
 from .merge import merge, merge_all
-from .model import Dependency, InstanceRef, StackInstance, TerraformOutputRef, TerraformOutputText
+from .model import Dependency, InstanceRef, StackInstance, StoreRef, TerraformOutputRef, TerraformOutputText
 from .naming import SAFE_COMPONENT_NAME, SAFE_STACK_NAME, manifest_stem, stack_name, workspace
 from .schema import REPORTED_SECTIONS
 from .component_outputs import FUNCTIONS as COMPONENT_FUNCTIONS
-from .component_outputs import ComponentOutput
+from .component_outputs import ComponentOutput, StoreCall
 from .templates import RunTimeText, RunTimeValue, TemplateError, render, root_fields
 from .yaml_functions import EnvFunction, TerraformFunction, settle_sections
 
@@ -706,6 +706,10 @@ class StackResolver:
                 if isinstance(result, RunTimeValue):
                     return self._component_output(result, path, name, refs)
                 if isinstance(result, RunTimeText):
+                    for part in result.parts:
+                        if isinstance(part, StoreCall):
+                            raise TemplateError(f"{part.describe()} is read when the stack runs: it can be a "
+                                                "whole value, not printed into text")
                     return TerraformOutputText(tuple(
                         part if isinstance(part, str) else self._component_output(part, path, name, refs)
                         for part in result.parts))
@@ -750,8 +754,14 @@ class StackResolver:
 
     def _component_output(
         self, value: RunTimeValue, path: str, name: str, refs: list[Dependency] | None
-    ) -> TerraformOutputRef:
-        """The deferred reference (and dependency edge) for a whole `atmos.Component` output."""
+    ) -> TerraformOutputRef | StoreRef:
+        """The deferred reference (and dependency edge) for a whole `atmos.Component` output, or
+        the `!store` an `atmos.Store` value is."""
+        if isinstance(value, StoreCall):
+            if refs is None or not path.startswith("vars."):
+                raise TemplateError(f"{value.describe()} is only supported in vars (like !store): it is read "
+                                    "when the stack runs")
+            return StoreRef("store", value.store_args(), source_file=self._origin(name, path))
         if not isinstance(value, ComponentOutput) or value.output is None:
             raise TemplateError(f"{value.describe()} is not an output: read one, as "
                                 "'(atmos.Component \"vpc\" .stack).outputs.vpc_id'")

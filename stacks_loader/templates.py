@@ -6,8 +6,8 @@ trim markers and comments behave as Go's; the functions are Go's builtins and th
 (Gomplate's, `atmos.Store`: they read the outside world), `define` / `template` / `block`, and a
 map, list or null printed into a value.
 
-`atmos.Component` is parsed, but only a caller that hands `render` an implementation (the
-component stage) can run it: what it gives is a `RunTimeValue`, which a template may read
+`atmos.Component` and `atmos.Store` are parsed, but only a caller that hands `render` an
+implementation (the component stage) can run them: what it gives is a `RunTimeValue`, which a template may read
 fields of and give as a whole value, never print, test or pass to a function.
 """
 
@@ -51,7 +51,7 @@ class RunTimeText:
 
 
 # Functions the parser accepts but `render` runs only when its caller implements them.
-CONTEXT_FUNCTIONS = frozenset({"atmos.Component"})
+CONTEXT_FUNCTIONS = frozenset({"atmos.Component", "atmos.Store"})
 
 
 class _Missing(TemplateError):

@@ -277,6 +277,45 @@ def test_atmos_component_outputs_printed_into_text_are_printed_by_the_flow(tmp_p
         fill_deferred(vars_["tags"], outputs, dependent=f"{DEV}/app")
 
 
+def test_atmos_store_is_the_store_read_the_same_store_function_makes(tmp_path):
+    from stackflow.stacks_loader.stores import plan_store_read
+
+    atmos = ATMOS_YAML + "stores:\n  ssm: {type: aws-ssm-parameter-store, options: {region: us-east-1, prefix: /acme}}\n"
+    stacks = load_repo(tmp_path, {
+        "stacks/deploy/dev.yaml": ctx("""
+            components:
+              terraform:
+                vpc: {}
+                app:
+                  vars:
+                    id: '{{ atmos.Store "ssm" .stack "vpc" "vpc_id" }}'
+                    private: '{{ (atmos.Store "ssm" "plat-ue1-prod" "vpc" "cfg").subnets.private }}'
+                    spaced: !template '{{ atmos.Store "ssm" .stack "vpc" "a b" }}'
+        """),
+    }, atmos=atmos)
+    vars_ = inst(stacks).vars
+    assert vars_["id"] == StoreRef("store", f"ssm {DEV} vpc vpc_id")
+    assert vars_["private"] == StoreRef("store", "ssm plat-ue1-prod vpc cfg | query .subnets.private")
+    assert vars_["spaced"] == StoreRef("store", f'ssm {DEV} vpc "a b"')
+    reads = {k: plan_store_read(vars_[k], DEV, stacks.atmos.stores) for k in ("id", "private", "spaced")}
+    assert reads["id"].name == "/acme/plat/ue1/dev/vpc/vpc_id"
+    assert (reads["private"].name, reads["private"].query) == (
+        "/acme/plat/ue1/prod/vpc/cfg", (("key", "subnets"), ("key", "private")))
+    assert reads["spaced"].name == "/acme/plat/ue1/dev/vpc/a b"
+    assert select_target(tmp_path, {}, [f"{DEV}/app"]).stores["ssm"].kind == "aws/ssm"  # a run may read them
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    ('x-{{ atmos.Store "ssm" .stack "vpc" "id" }}', "is read when the stack runs: it can be a whole value"),
+    ('{{ atmos.Store "ssm" .stack "vpc" "id" | upper }}', "upper cannot take the store value"),
+    ('{{ atmos.Store "ssm" .stack "vpc" 3 }}', "atmos.Store: the key must be a non-empty string, not 3"),
+])
+def test_atmos_store_used_other_than_whole_is_refused_naming_the_field(tmp_path, value, message):
+    with pytest.raises(ConfigError, match=re.escape(message)) as caught:
+        load_repo(tmp_path, {"stacks/deploy/dev.yaml": ctx(f"components: {{terraform: {{app: {{vars: {{v: '{value}'}}}}}}}}\n")})
+    assert "stacks/deploy/dev.yaml: stack 'plat-ue1-dev' component 'app': vars.v:" in str(caught.value)
+
+
 def test_atmos_component_waits_for_the_component_stage_in_a_file_with_locals(tmp_path):
     stacks = load_repo(tmp_path, {
         "stacks/deploy/dev.yaml": ctx("""
