@@ -775,12 +775,16 @@ class StackResolver:
             function="terraform.output",
             source_file=self._origin(name, path),
         )
-        dep_key = (ref.parent, path)
-        dependency = self._ref_dependencies.get(dep_key)
-        if dependency is None:
-            dependency = self._ref_dependencies[dep_key] = Dependency(ref.parent, "terraform.output", entry=path)
-        refs.append(dependency)
+        refs.append(self._output_edge(ref.parent, path))
         return ref
+
+    def _output_edge(self, parent: InstanceRef, path: str) -> Dependency:
+        """The implicit edge a deferred output at `path` (`vars.vpc_id`) makes, one per parent and path."""
+        key = (parent, path)
+        dependency = self._ref_dependencies.get(key)
+        if dependency is None:
+            dependency = self._ref_dependencies[key] = Dependency(parent, "terraform.output", entry=path)
+        return dependency
 
     def _terraform_ref(
         self, section: dict[str, Any], stack: str, name: str, refs: list[Dependency]
@@ -814,11 +818,7 @@ class StackResolver:
                     default=default,
                 )
                 self._refs[key] = (marker, ref)
-            dep_key = (ref.parent, path)
-            dependency = self._ref_dependencies.get(dep_key)
-            if dependency is None:
-                dependency = self._ref_dependencies[dep_key] = Dependency(ref.parent, "terraform.output", entry=path)
-            refs.append(dependency)
+            refs.append(self._output_edge(ref.parent, path))
             return ref
 
         return convert
