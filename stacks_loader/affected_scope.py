@@ -63,6 +63,10 @@ def affected_scoped(
         return affected_between_trees(base_tree, head_tree, changed_files,
                                       include_dependents=include_dependents, environ=environ)
     base_index, head_index = StackIndex(base_tree, base_atmos), StackIndex(head_tree, head_atmos)
+    if base_index.reads_other_instances() or head_index.reads_other_instances():
+        # what a value reads through atmos.Component lies in any stack, outside any import scope
+        return affected_between_trees(base_tree, head_tree, changed_files,
+                                      include_dependents=include_dependents, environ=environ)
     other_tokens, folder_tokens = _mention_tokens(changed_files, head_atmos, [base_tree, head_tree])
     names = _changed_component_names(changed_files, base_index, head_index)
     scope = base_index.scope(changed_files, names, other_tokens, folder_tokens)
@@ -166,6 +170,10 @@ class StackIndex:
                 self.imports[path] = self._imports(path, text)
         self.imported = set().union(*(i for i in self.imports.values() if i)) if self.imports else set()
         self._closure: dict[str, frozenset[str] | None] = {}
+
+    def reads_other_instances(self) -> bool:
+        """Whether a stack file may read another instance's sections (`atmos.Component`)."""
+        return any("atmos.Component" in text for text in self.text.values())
 
     def closure(self, path: str) -> frozenset[str] | None:
         """Every stack file `path` merges in (itself included), or None if unknown."""

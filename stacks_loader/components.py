@@ -25,11 +25,11 @@ from .instance_values import ValueResolver
 from .integrations import atlantis_project, spacelift_stack
 from .manifests import ALL_SECTIONS, parse_terraform_function
 from .merge import merge, merge_all
-from .model import Dependency, InstanceRef, StackInstance, StoreRef, TerraformOutputRef, TerraformOutputText
+from .model import Dependency, InstanceRef, StackInstance, TerraformOutputRef
 from .naming import SAFE_COMPONENT_NAME, SAFE_STACK_NAME, manifest_stem, stack_name, workspace
 from .schema import REPORTED_SECTIONS
 from .component_outputs import FUNCTIONS as COMPONENT_FUNCTIONS
-from .component_outputs import ComponentOutput, StoreCall
+from .component_outputs import NeedsInstances, PendingTemplate, deferred_value, render_value
 from .templates import RunTimeText, RunTimeValue, TemplateError, render, root_fields
 from .yaml_functions import EnvFunction, TerraformFunction, settle_sections
 
@@ -69,6 +69,7 @@ class _Named:
 class ResolvedInstance:
     instance: StackInstance
     legacy: list[LegacyMatch]
+    pending: bool = False  # holds a `PendingTemplate` (reads another instance's sections)
 
 
 class StackResolver:
@@ -141,6 +142,7 @@ class StackResolver:
         # one resolver per stack for templates and `!terraform.*`; callbacks are set per instance
         self._deferred_resolver = ValueResolver(template=render, terraform=len, clean=self.clean_values)
         self._ref_dependencies: dict[tuple[InstanceRef, str], Dependency] = {}
+        self._pending_reads = False  # set while resolving an instance that gets a `PendingTemplate`
         self.imports = sorted(set(merged.files))
         self._pattern_keys = (
             tuple(t[1:-1] for t in atmos.name_pattern.split("-"))
@@ -345,6 +347,7 @@ class StackResolver:
                 self._add_integration_names(section, sec, stack, name)
 
         refs: list[Dependency] = []
+        self._pending_reads = False
         if templates or markers.terraform:
             self._resolve_deferred(sec, section, stack, name, chain, templates, refs)  # type: ignore[arg-type]
         if markers.append or markers.unset:  # Atmos' YAML-function pass, after templates: `!unset` removed
@@ -360,7 +363,9 @@ class StackResolver:
         sec["reported"] = {name: sec[name] for name in REPORTED_SECTIONS}
         if sec["locals"]:
             sec["reported"]["locals"] = sec["locals"]
-        return self._new_instance(name, own, chain, stack, ws, where, sec, sec, refs)
+        resolved = self._new_instance(name, own, chain, stack, ws, where, sec, sec, refs)
+        resolved.pending = self._pending_reads
+        return resolved
 
     def _new_instance(
         self,
@@ -701,39 +706,33 @@ class StackResolver:
             if "locals" in text:
                 self._check_locals(text, text, section, f"{self._origin(name, path)}: stack {stack!r} "
                                    f"component {name!r}: {path}", name)
+            where = f"{self._origin(name, path)}: stack {stack!r} component {name!r}"
             try:
                 result = self._render_passes(text, section, partial(no_value, path=path), whole=True)
-                if isinstance(result, RunTimeValue):
-                    return self._component_output(result, path, name, refs)
-                if isinstance(result, RunTimeText):
-                    for part in result.parts:
-                        if isinstance(part, StoreCall):
-                            raise TemplateError(f"{part.describe()} is read when the stack runs: it can be a "
-                                                "whole value, not printed into text")
-                    return TerraformOutputText(tuple(
-                        part if isinstance(part, str) else self._component_output(part, path, name, refs)
-                        for part in result.parts))
+                if isinstance(result, (RunTimeValue, RunTimeText)):
+                    if refs is None:
+                        raise TemplateError(f"{path}: known only when the stack runs, so not supported here")
+                    value, parents = deferred_value(result, path, self._origin(name, path), self.dependency_reader.refs.get)
+                    refs.extend(self._output_edge(parent, path) for parent in parents)
+                    return value
+            except NeedsInstances as exc:
+                if refs is None or not path.startswith(("vars.", "env.")):
+                    raise ConfigError(f"{where}: {path}: {exc}: stackflow reads another instance's sections in "
+                                      "vars and env only") from None
+                self._pending_reads = True
+                return PendingTemplate(text, path, where, self._origin(name, path), data=section)
             except TemplateError as exc:
-                raise ConfigError(
-                    f"{self._origin(name, path)}: stack {stack!r} component {name!r}: {path}: {exc}"
-                ) from None
+                raise ConfigError(f"{where}: {path}: {exc}") from None
             return result
 
         return render_template
 
     def _render_passes(self, text: str, section: dict[str, Any],
                        no_value: Callable[[str], None] | None = None, whole: bool = False) -> Any:
-        """`text` rendered as Atmos renders a component section: `templates.settings.evaluations`
-        passes, each with the same (unrendered) section as its data. With `whole`, a value that is
-        one `atmos.Component` output alone comes back as it is (a `RunTimeValue`)."""
-        passes = self.atmos.template_evaluations
-        result: Any = text
-        for left in range(passes - 1, -1, -1):
-            result = render(result, section, missing_is_nil=True, no_value=no_value, environ=self.environ,
-                            nested_ok=left > 0, functions=COMPONENT_FUNCTIONS if whole else None, whole=whole)
-            if type(result) is not str or "{{" not in result:
-                break  # done, or a value known only at run time
-        return result
+        """`component_outputs.render_value` with this stack's settings; with `whole`, the `atmos.*`
+        functions run (what they give is known only at run time, and comes back as it is)."""
+        return render_value(text, section, evaluations=self.atmos.template_evaluations, environ=self.environ,
+                            functions=COMPONENT_FUNCTIONS if whole else None, no_value=no_value)
 
     def _check_locals(self, text: str, note: str, section: dict[str, Any], where: str, name: str) -> None:
         """A template reaching the component stage reads `.locals` as the component's own locals
@@ -751,32 +750,6 @@ class StackResolver:
             lack = (f"no component-level local '{chain[1]}'" if len(chain) > 1 else "no component-level locals")
             raise ConfigError(f"{where}: template {text!r} reads .locals, but {why}; and component {name!r} has "
                               f"{lack}{' (its locals: ' + ', '.join(sorted(own)) + ')' if own else ''}")
-
-    def _component_output(
-        self, value: RunTimeValue, path: str, name: str, refs: list[Dependency] | None
-    ) -> TerraformOutputRef | StoreRef:
-        """The deferred reference (and dependency edge) for a whole `atmos.Component` output, or
-        the `!store` an `atmos.Store` value is."""
-        if isinstance(value, StoreCall):
-            if refs is None or not path.startswith("vars."):
-                raise TemplateError(f"{value.describe()} is only supported in vars (like !store): it is read "
-                                    "when the stack runs")
-            return StoreRef("store", value.store_args(), source_file=self._origin(name, path))
-        if not isinstance(value, ComponentOutput) or value.output is None:
-            raise TemplateError(f"{value.describe()} is not an output: read one, as "
-                                "'(atmos.Component \"vpc\" .stack).outputs.vpc_id'")
-        if refs is None or not path.startswith("vars."):
-            raise TemplateError(f"{value.describe()} is only supported in vars (like !terraform.output): it is "
-                                "known only when the stack runs")
-        ref = TerraformOutputRef(
-            parent=self.dependency_reader.refs.get(value.stack, value.component),
-            output=value.output,
-            path=value.path,
-            function="terraform.output",
-            source_file=self._origin(name, path),
-        )
-        refs.append(self._output_edge(ref.parent, path))
-        return ref
 
     def _output_edge(self, parent: InstanceRef, path: str) -> Dependency:
         """The implicit edge a deferred output at `path` (`vars.vpc_id`) makes, one per parent and path."""

@@ -6,7 +6,10 @@ One walk over a section does all three; containers are rebuilt only along change
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
+
+from .component_outputs import PendingTemplate
 
 from .yaml_functions import (
     AppendList,
@@ -145,6 +148,8 @@ class ValueResolver:
             if self.template is None:
                 return value
             rendered = self.template(str(value), _dotted(parts))
+            if type(rendered) is PendingTemplate:  # rendered after the load: read as JSON then
+                return replace(rendered, decode=True)
             return decode_template_text(rendered) if type(rendered) is str else rendered
         if isinstance(value, str):
             if self.template is not None and "{{" in value:

@@ -22,6 +22,7 @@ from stackflow.errors import ConfigError
 
 from .atmos_config import AtmosConfig, load_atmos_config
 from .component_plan import ComponentPlans
+from .component_reads import fill_component_reads
 from .components import ResolvedInstance, StackResolver
 from .dependencies import LEGACY_CONTEXT, DependencyReader, LegacyMatch
 from .gc_pause import paused_gc
@@ -178,6 +179,7 @@ def _load(tree: SourceTree, environ: Mapping[str, str], allow_exec: bool) -> Sta
     clean_values: dict[tuple[int, int], Any] = {}
     plans = ComponentPlans(inherit_metadata=atmos.inherit_metadata, inherit_source=atmos.inherit_source)
     pending: list[tuple[StackInstance, list[LegacyMatch]]] = []
+    reads: list[InstanceRef] = []  # instances whose values read another instance's sections
     for manifest in manifests:
         merged = importer.merged(manifest)
         plans.appends |= merged.markers.append  # its bases may hold `!append` lists
@@ -199,6 +201,10 @@ def _load(tree: SourceTree, environ: Mapping[str, str], allow_exec: bool) -> Sta
                 continue  # the same instance from an earlier manifest of its stack: that one is kept
             if item.legacy:
                 pending.append((inst, item.legacy))
+            if item.pending:
+                reads.append(inst.ref)
+    if reads:
+        fill_component_reads(stackset.instances, reads, atmos, environ, warn)
     if pending:
         _match_legacy(stackset.instances, pending, atmos)
     return stackset
@@ -255,7 +261,8 @@ def _match_legacy(
     by_component: dict[str, list[tuple[StackInstance, dict[str, str]]]] = {}
     for inst in instances.values():
         by_component.setdefault(inst.component, []).append((inst, context_from_vars(inst.vars)))
-    for inst, matches in pending:
+    for old, matches in pending:
+        inst = instances[old.ref]  # the instance as kept (`fill_component_reads` may have replaced it)
         for match in matches:
             wanted = dict(match.context)
             found = [

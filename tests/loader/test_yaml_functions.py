@@ -316,6 +316,77 @@ def test_atmos_store_used_other_than_whole_is_refused_naming_the_field(tmp_path,
     assert "stacks/deploy/dev.yaml: stack 'plat-ue1-dev' component 'app': vars.v:" in str(caught.value)
 
 
+def test_atmos_component_sections_are_the_other_instance_as_resolved(tmp_path):
+    stacks = load_repo(tmp_path, {
+        "stacks/deploy/dev.yaml": ctx("""
+            components:
+              terraform:
+                net: {}
+                vpc:
+                  vars:
+                    cidr: 10.0.0.0/16
+                    name: "vpc-{{ .vars.stage }}"
+                    net_id: !terraform.output net id
+                  settings: {config: {zones: [a, b], tier: 2}}
+                app:
+                  vars:
+                    cidr: '{{ (atmos.Component "vpc" .stack).vars.cidr }}'
+                    name: '{{ (atmos.Component "vpc" .stack).vars.name }}-app'
+                    tier: '{{ (atmos.Component "vpc" .stack).settings.config.tier }}'
+                    zones: !template '{{ toJson (atmos.Component "vpc" .stack).settings.config.zones }}'
+                    net_id: '{{ (atmos.Component "vpc" .stack).vars.net_id }}'
+                    workspace: '{{ (atmos.Component "vpc" .stack).workspace }}'
+                    via_other: '{{ (atmos.Component "db" .stack).vars.cidr_copy }}'
+                  env:
+                    VPC_NAME: '{{ (atmos.Component "vpc" .stack).vars.name }}'
+                db:
+                  vars:
+                    cidr_copy: '{{ (atmos.Component "vpc" .stack).vars.cidr }}'
+        """),
+    })
+    app = inst(stacks)
+    net = InstanceRef(DEV, "net")
+    assert {k: v for k, v in app.vars.items() if k != "net_id"} == {
+        "tenant": "plat", "environment": "ue1", "stage": "dev", "cidr": "10.0.0.0/16",
+        "name": "vpc-dev-app",  # vpc's own template rendered first, as Atmos describes vpc
+        "tier": "2", "zones": ["a", "b"], "workspace": DEV,  # vpc's workspace: its stack name
+        "via_other": "10.0.0.0/16",  # db's value, itself read from vpc, filled first
+    }
+    assert app.env == {"VPC_NAME": "vpc-dev"}
+    # vpc's deferred output read through it stays deferred, with the edge to its parent
+    assert app.vars["net_id"] == TerraformOutputRef(net, "id", source_file="stacks/deploy/dev.yaml")
+    assert {(d.parent, d.via) for d in app.dependencies} == {(net, "terraform.output")}
+    assert stacks.graph().digraph.has_edge(net, InstanceRef(DEV, "app"))
+
+
+def test_atmos_component_sections_read_in_another_stack_and_reported_by_describe_affected(tmp_path):
+    from stackflow.stacks_loader.affected import affected_between_trees
+    from stackflow.stacks_loader.affected_scope import affected_scoped
+    from stackflow.stacks_loader.source import FolderTree
+
+    files = {
+        "stacks/deploy/prod.yaml": ctx("components: {terraform: {vpc: {vars: {cidr: 10.9.0.0/16}}}}\n", stage="prod"),
+        "stacks/deploy/dev.yaml": ctx("""
+            components:
+              terraform:
+                peer:
+                  vars:
+                    prod_cidr: '{{ (atmos.Component "vpc" "plat-ue1-prod").vars.cidr }}'
+        """),
+    }
+    base = load_repo(tmp_path / "base", files)
+    assert inst(base, "peer").vars["prod_cidr"] == "10.9.0.0/16"
+    files["stacks/deploy/prod.yaml"] = files["stacks/deploy/prod.yaml"].replace("10.9.0.0", "10.8.0.0")
+    load_repo(tmp_path / "head", files)
+    trees = FolderTree(tmp_path / "base"), FolderTree(tmp_path / "head")
+    changed = ["stacks/deploy/prod.yaml"]
+    scoped = affected_scoped(*trees, changed)
+    # the reader in dev is affected too, though dev.yaml did not change and imports nothing of prod
+    assert {str(r): f.reasons[0] for r, f in scoped.affected.items()} == {
+        "plat-ue1-dev/peer": "stack.vars", "plat-ue1-prod/vpc": "stack.vars"}
+    assert scoped.affected.keys() == affected_between_trees(*trees, changed).affected.keys()
+
+
 def test_atmos_component_waits_for_the_component_stage_in_a_file_with_locals(tmp_path):
     stacks = load_repo(tmp_path, {
         "stacks/deploy/dev.yaml": ctx("""
