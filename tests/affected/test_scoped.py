@@ -123,3 +123,59 @@ def test_scoped_comparison_matches_on_the_generated_benchmark_repo(tmp_path):
                                 else text + "\n# changed\n")
         trees = FolderTree(base), FolderTree(head)
         assert _summary(affected_scoped(*trees, [rel])) == _summary(affected_between_trees(*trees, [rel])), rel
+
+
+# Newer Atmos features the scoped comparison must see through: file locals, component-level
+# locals, !append / !unset across imports, templates, and atmos.Component reads across stacks.
+FEATURES = {
+    **EXTRA,
+    "stacks/catalog/features.yaml": """
+        locals: {team: web}
+        components:
+          terraform:
+            cache:
+              metadata: {component: db}
+              locals: {size: small}
+              vars:
+                owner: "{{ .locals.team }}"
+                zones: [a]
+                flavour: "{{ .locals.size }}-{{ .vars.stage }}"
+                legacy: drop-me
+    """,
+    "stacks/mixins/more.yaml": """
+        components:
+          terraform:
+            cache:
+              vars:
+                zones: !append [b]
+                legacy: !unset
+    """,
+    "stacks/deploy/qa.yaml": "import: [catalog/features, mixins/more]\n"
+                             "vars: {tenant: plat, environment: ue1, stage: qa}\n",
+}
+READER = {  # a stack whose value reads another stack's instance: any change may reach it
+    **FEATURES,
+    "stacks/deploy/qa.yaml": FEATURES["stacks/deploy/qa.yaml"]
+    + "components:\n  terraform:\n    reader:\n      metadata: {component: db}\n"
+      "      vars: {dev_cidr: '{{ (atmos.Component \"vpc\" \"plat-ue1-dev\").vars.cidr }}'}\n",
+}
+FEATURE_CHANGES = {
+    "file local": {"stacks/catalog/features.yaml": FEATURES["stacks/catalog/features.yaml"].replace("team: web", "team: data")},
+    "component local": {"stacks/catalog/features.yaml": FEATURES["stacks/catalog/features.yaml"].replace("small", "large")},
+    "appended list": {"stacks/mixins/more.yaml": FEATURES["stacks/mixins/more.yaml"].replace("[b]", "[c]")},
+    "unset removed": {"stacks/mixins/more.yaml": FEATURES["stacks/mixins/more.yaml"].replace("legacy: !unset", "")},
+    "value another stack reads": {"stacks/catalog/base.yaml": FEATURES["stacks/catalog/base.yaml"].replace(
+        "10.0.0.0/16", "10.1.0.0/16")},
+}
+
+
+@pytest.mark.parametrize("name", sorted(FEATURE_CHANGES))
+def test_scoped_comparison_gives_the_full_answer_with_newer_atmos_features(tmp_path, name):
+    files = READER if name == "value another stack reads" else FEATURES
+    base, head, changed = _pair(tmp_path, files, FEATURE_CHANGES[name])
+    trees = FolderTree(base), FolderTree(head)
+    full = affected_between_trees(*trees, changed)
+    assert full.affected, "each change must affect something, or the comparison proves nothing"
+    assert _summary(affected_scoped(*trees, changed)) == _summary(full)
+    if files is READER:
+        assert "plat-ue1-qa/reader" in {str(ref) for ref in full.affected}
