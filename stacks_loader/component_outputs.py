@@ -187,11 +187,12 @@ def deferred_value(
     if isinstance(value, ParentOutput):
         ref = replace(value.ref, path=value.ref.path + value.path)
         return ref, [ref.parent]
-    if not isinstance(value, ComponentOutput) or value.output is None:
+    if not isinstance(value, ComponentOutput):
         raise TemplateError(f"{value.describe()} is not an output: read one, as "
                             "'(atmos.Component \"vpc\" .stack).outputs.vpc_id'")
-    ref = TerraformOutputRef(parent=ref_of(value.stack, value.component), output=value.output, path=value.path,
-                             function="terraform.output", source_file=origin)
+    # `.outputs` whole: every output, as a map (an empty output name, as `!terraform.output vpc .`)
+    ref = TerraformOutputRef(parent=ref_of(value.stack, value.component), output=value.output or "",
+                             path=value.path, function="terraform.output", source_file=origin)
     return ref, [ref.parent]
 
 

@@ -55,6 +55,8 @@ def _output(ref: TerraformOutputRef, outputs: Mapping[InstanceRef, Mapping[str, 
     parent_outputs = outputs.get(ref.parent)
     if parent_outputs is None:
         raise ConfigError(f"{dependent}: {ref}: outputs of {ref.parent} are not available")
+    if not ref.output:  # `.`: every output, as a map
+        return _walk_path(dict(parent_outputs), ref.path, ref)
     if ref.output not in parent_outputs:
         raise ConfigError(f"{dependent}: {ref}: {ref.parent} has no output {ref.output!r}")
     return _walk_path(parent_outputs[ref.output], ref.path, ref)

@@ -50,7 +50,8 @@ class TerraformOutputRef:
 
     It stays in the instance's `vars` until the flow replaces it with the parent's real output,
     right before the child plans. `path` is the yq-like path after the output name
-    (e.g. `[0]` or `.ids[0]`), empty for the whole output.
+    (e.g. `[0]` or `.ids[0]`), empty for the whole output; an empty `output` is every output
+    (yq's `.`: `!terraform.state vpc .`), as a map.
     """
 
     parent: InstanceRef
@@ -63,7 +64,9 @@ class TerraformOutputRef:
     default: str | None = None
 
     def __str__(self) -> str:
-        text = f"!{self.function} {self.parent.component} {self.parent.stack} {self.output}{self.path}"
+        # as it would be written again: `vpc_id`, `.subnet_ids[0]`, `.` (every output)
+        expression = (f".{self.output}{self.path}" if self.path else self.output) if self.output else (self.path or ".")
+        text = f"!{self.function} {self.parent.component} {self.parent.stack} {expression}"
         return text if self.default is None else f"{text} // {self.default}"
 
 

@@ -673,7 +673,7 @@ def _regex(pattern: str) -> re.Pattern[str]:
     try:
         with warnings.catch_warnings():  # Python's hints about future set syntax ([[, --): not the user's concern
             warnings.simplefilter("ignore", FutureWarning)
-            return re.compile(pattern)
+            return re.compile(pattern, re.ASCII)  # RE2's \w, \d, \s, \b are ASCII-only
     except re.error as exc:
         raise FunctionError(f"regular expression {pattern!r}: {exc}") from None
 
@@ -712,6 +712,24 @@ def _regex_split(pattern: str, text: str, count: Any) -> list[str]:
         return []
     parts = _regex(pattern).split(text, maxsplit=0 if limit < 0 else limit - 1)
     return parts
+
+
+def _count(rest: tuple[Any, ...]) -> int:
+    """Gomplate's optional count before the input (`regexp.FindAll re [n] input`): -1 = all."""
+    if len(rest) == 1:
+        return -1
+    if len(rest) == 2:
+        return _to_int(rest[0])
+    raise FunctionError(f"takes a pattern, an optional count and the input, not {len(rest) + 1} arguments")
+
+
+_RE2_META = frozenset("\\.+*?()|[]{}^$")
+
+
+def _quote_meta(text: str) -> str:
+    """Go's regexp.QuoteMeta: a backslash before each of `\\.+*?()|[]{}^$` (Python's re.escape
+    escapes more)."""
+    return "".join("\\" + char if char in _RE2_META else char for char in text)
 
 
 def _b64dec(text: str) -> str:
@@ -832,6 +850,14 @@ _FUNCTIONS: dict[str, Callable[..., Any]] = {
     "strings.Repeat": lambda n, s: strval(s) * max(0, _to_int(n)),
     "strings.Quote": lambda s: _go_quote(strval(s)),
     "strings.Squote": lambda s: "'" + strval(s).replace("'", "''") + "'",
+    # Gomplate's regexp namespace (RE2 syntax; the input, last, is any value printed as text)
+    "regexp.Find": lambda pattern, s: (m.group(0) if (m := _regex(_s(pattern)).search(strval(s))) else ""),
+    "regexp.FindAll": lambda pattern, *rest: _regex_find_all(_s(pattern), strval(rest[-1]), _count(rest)),
+    "regexp.Match": lambda pattern, s: _regex(_s(pattern)).search(strval(s)) is not None,
+    "regexp.QuoteMeta": lambda s: _quote_meta(strval(s)),
+    "regexp.Replace": lambda pattern, repl, s: _regex_replace_all(_s(pattern), strval(s), _s(repl)),
+    "regexp.ReplaceLiteral": lambda pattern, repl, s: _regex(_s(pattern)).sub(lambda _m: _s(repl), strval(s)),
+    "regexp.Split": lambda pattern, *rest: _regex_split(_s(pattern), strval(rest[-1]), _count(rest)),
     "replaceAll": lambda old, new, s: _s(s).replace(_s(old), _s(new)),
     "toUpper": lambda s: _s(s).upper(),
     "toLower": lambda s: _s(s).lower(),

@@ -272,7 +272,10 @@ def split_default(expression: str) -> tuple[str, str | None]:
 
 
 def parse_output_expression(expression: str) -> tuple[str, str]:
-    """`vpc_id` / `.vpc_id` / `.subnet_ids[0]` / `.cfg["a-b"].x` → (output name, path after it)."""
+    """`vpc_id` / `.vpc_id` / `.subnet_ids[0]` / `.cfg["a-b"].x` → (output name, path after it);
+    `.` (yq's whole document) → ("", ""): every output of the component, as a map."""
+    if expression == ".":
+        return "", ""
     body = expression[1:] if expression.startswith(".") else expression
     match = _OUTPUT_NAME.match(body)
     if match is None:

@@ -692,3 +692,36 @@ def test_root_fields_are_the_chains_read_from_the_data_root_not_from_a_rebound_d
     refused("{{ if .x }}", "no {{ end }}")  # and root_fields raises the same TemplateError
     with pytest.raises(TemplateError):
         root_fields("{{ if .x }}")
+
+
+# --- Gomplate's regexp namespace (gomplate docs; Go's RE2: \w, \d, \s, \b are ASCII-only) -------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('{{ regexp.Find "[a-z]{3}" "foobar" }}', "foo"),
+        ('no {{ "will not match" | regexp.Find "[0-9]" }}numbers', "no numbers"),
+        ('{{ regexp.FindAll "[a-z]{3}" "foobar" | toJson }}', '["foo","bar"]'),
+        ('{{ regexp.FindAll "[a-z]{3}" 1 "foobar" | toJson }}', '["foo"]'),
+        ('{{ regexp.Match "^[a-z]+\\\\[1-9]$" "adam[1]" }}', "false"),
+        ('{{ "hello-123" | regexp.Match "[0-9]+$" }}', "true"),
+        ('{{ regexp.QuoteMeta "a.b*c{1}" }}', "a\\.b\\*c\\{1\\}"),
+        ('{{ regexp.Replace "(foo)bar" "$1" "foobar" }}', "foo"),
+        ('{{ regexp.Replace "(?P<first>[a-zA-Z]+) (?P<last>[a-zA-Z]+)" "${last}, ${first}" "Alan Turing" }}',
+         "Turing, Alan"),
+        ('{{ regexp.ReplaceLiteral "(foo)bar" "$1" "foobar" }}', "$1"),
+        ('{{ .c | regexp.ReplaceLiteral "\\\\W" "-" }}', "infra-vpc-x"),  # Atmos examples' workspace names
+        ('{{ regexp.ReplaceLiteral "\\\\W" "-" "é" }}', "-"),  # RE2's \W is ASCII-only
+        ('{{ regexp.Split "[\\\\s,.]" "foo bar,baz.qux" | toJson }}', '["foo","bar","baz","qux"]'),
+        ('{{ regexp.Split "," 2 "a,b,c" | toJson }}', '["a","b,c"]'),
+        ('{{ regexp.Find "[0-9]+" 12345 }}', "12345"),  # the input printed as text (conv.ToString)
+    ],
+)
+def test_gomplate_regexp_functions(text, expected):
+    assert render(text, {"c": "infra/vpc.x"}) == expected
+
+
+def test_gomplate_regexp_find_all_takes_two_or_three_arguments():
+    with pytest.raises(TemplateError, match="regexp.FindAll"):
+        render('{{ regexp.FindAll "a" 1 2 "abc" }}', {})

@@ -180,6 +180,33 @@ def test_terraform_output_is_deferred_as_a_reference_and_recorded_as_a_dependenc
     assert str(vars_["vpc_id"]) == f"!terraform.output vpc {DEV} vpc_id"
 
 
+def test_terraform_state_dot_is_every_output_of_the_component_as_a_map(tmp_path):
+    from stackflow.stacks_loader.deferred import fill_deferred
+
+    stacks = load_repo(tmp_path, {
+        "stacks/deploy/dev.yaml": ctx("""
+            components:
+              terraform:
+                vpc: {}
+                app:
+                  vars:
+                    vpc: !terraform.state vpc .
+                    lb: !terraform.state vpc .alb.public
+                    all: '{{ (atmos.Component "vpc" .stack).outputs }}'
+        """),
+    })
+    vars_ = inst(stacks).vars
+    vpc = InstanceRef(DEV, "vpc")
+    assert (vars_["vpc"].output, vars_["vpc"].path) == ("", "")
+    assert str(vars_["vpc"]) == f"!terraform.state vpc {DEV} ."  # as written again
+    assert str(vars_["lb"]) == f"!terraform.state vpc {DEV} .alb.public"
+    outputs = {vpc: {"id": "vpc-1", "alb": {"public": "lb-1"}}}
+    filled = fill_deferred({k: vars_[k] for k in ("vpc", "lb", "all")}, outputs, dependent=f"{DEV}/app")
+    assert filled == {"vpc": {"id": "vpc-1", "alb": {"public": "lb-1"}}, "lb": "lb-1",
+                      "all": {"id": "vpc-1", "alb": {"public": "lb-1"}}}
+    assert {(d.parent, d.via) for d in inst(stacks).dependencies} == {(vpc, "terraform.output")}
+
+
 def test_terraform_output_stack_may_be_a_template(tmp_path):
     stacks = load_repo(tmp_path, {
         "stacks/deploy/dev.yaml": ctx("""
