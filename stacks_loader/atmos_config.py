@@ -58,6 +58,8 @@ class AtmosConfig:
     # integrations.atlantis.project_templates: template name -> its project `name` (context tokens)
     atlantis_project_templates: dict[str, str] = field(default_factory=dict)
     stores: dict[str, "StoreConfig"] = field(default_factory=dict)  # `stores:`, by name
+    # what atmos.yaml says that Atmos reads silently and stackflow warns about once per load
+    notes: tuple[str, ...] = field(default=(), compare=False)
 
     def stacks_path(self, stack_relpath: str) -> str:
         """A path relative to the stacks base path, made repo-relative."""
@@ -100,14 +102,19 @@ def load_atmos_config(tree: SourceTree, environ: Mapping[str, str]) -> AtmosConf
     included = get.strings("stacks.included_paths")
     if not included:
         raise ConfigError(f"{config_file}: 'stacks.included_paths' is empty: no stack manifests to load")
+    notes: list[str] = []
     name_pattern = get.string("stacks.name_pattern")
-    for part in name_pattern.split("-") if name_pattern else ():
-        if part not in NAME_PATTERN_TOKENS:
-            raise ConfigError(
-                f"{config_file}: 'stacks.name_pattern' {name_pattern!r} has {part!r}; "
-                f"only {'-'.join(NAME_PATTERN_TOKENS)} tokens joined by '-' are supported (Atmos silently drops "
-                "any other part, so remove it to name the stacks as Atmos does)"
-            )
+    if name_pattern:
+        # Atmos' GetContextPrefix reads only these four tokens and drops any other part of the
+        # pattern; with none left, a stack is named by its file (resolveStackName)
+        parts = name_pattern.split("-")
+        kept = [part for part in parts if part in NAME_PATTERN_TOKENS]
+        if len(kept) < len(parts):
+            dropped = ", ".join(repr(part) for part in parts if part not in NAME_PATTERN_TOKENS)
+            what = f"names stacks by {'-'.join(kept)!r}" if kept else "names stacks by their file path"
+            notes.append(f"{config_file}: stacks.name_pattern {name_pattern!r}: {dropped} is not one of "
+                         f"{', '.join(NAME_PATTERN_TOKENS)}: dropped, as Atmos drops it (so it {what})")
+        name_pattern = "-".join(kept)
     strategy = get.string("settings.list_merge_strategy", "replace") or "replace"
     if strategy not in LIST_MERGE_STRATEGIES:
         raise ConfigError(
@@ -148,7 +155,8 @@ def load_atmos_config(tree: SourceTree, environ: Mapping[str, str]) -> AtmosConf
         imported_files=tuple(f for f in files_read if f != config_file),
         atlantis_project_templates=_atlantis_project_names(config_file, get.mapping(
             "integrations.atlantis.project_templates")),
-        stores=_stores(config_file, get.value("stores")),
+        stores=_stores(config_file, get.value("stores"), notes),
+        notes=tuple(notes),
     )
 
 
@@ -219,17 +227,17 @@ class StoreConfig:
         return self.option("endpoint") or self.option("endpoint_url")
 
 
-def _stores(config_file: str, raw: Any) -> dict[str, StoreConfig]:
+def _stores(config_file: str, raw: Any, notes: list[str]) -> dict[str, StoreConfig]:
     """atmos.yaml `stores:` as typed configs; bad input is a one-line error naming the field, as a
     bad store makes Atmos fail before it reads any stack."""
     if raw is None:
         return {}
     if not isinstance(raw, dict):
         raise ConfigError(f"{config_file}: 'stores' must be a mapping of store name to its config")
-    return {str(name): _store(config_file, str(name), entry) for name, entry in raw.items()}
+    return {str(name): _store(config_file, str(name), entry, notes) for name, entry in raw.items()}
 
 
-def _store(config_file: str, name: str, entry: Any) -> StoreConfig:
+def _store(config_file: str, name: str, entry: Any, notes: list[str]) -> StoreConfig:
     where = f"{config_file}: 'stores.{name}"
     if not isinstance(entry, dict):
         raise ConfigError(f"{where}' must be a mapping (type, options)")
@@ -260,9 +268,10 @@ def _store(config_file: str, name: str, entry: Any) -> StoreConfig:
         raise ConfigError(f"{where}.options' must be a mapping")
     if kind in STORE_OPTIONS:
         for key, value in options.items():
-            if key not in STORE_OPTIONS[kind]:
-                raise ConfigError(f"{where}.options.{key}' is not an option of a {written} store "
-                                  f"(expected: {', '.join(STORE_OPTIONS[kind])})")
+            if key not in STORE_OPTIONS[kind]:  # Atmos' option decoding ignores it: so does stackflow, aloud
+                notes.append(f"{where}.options.{key}' is not an option of a {written} store "
+                             f"({', '.join(STORE_OPTIONS[kind])}): ignored, as Atmos ignores it")
+                continue
             if value is not None and not isinstance(value, str):
                 raise ConfigError(f"{where}.options.{key}' must be a string")
         if not options.get("region"):

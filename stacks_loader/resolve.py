@@ -152,6 +152,9 @@ def _load(tree: SourceTree, environ: Mapping[str, str], allow_exec: bool) -> Sta
             seen.add(message)
             warnings.append(message)
 
+    for note in atmos.notes:
+        warn(note)
+
     prefix = f"{atmos.stacks_base_path}/" if atmos.stacks_base_path else ""
     stack_files = {path[len(prefix) :] for path in tree.walk_files(atmos.stacks_base_path)}
     if not stack_files:

@@ -46,6 +46,26 @@ def test_without_pattern_or_template_the_file_name_is_the_stack_name(tmp_path):
     assert stacks_of(stacks) == {"dev-east"}
 
 
+def test_a_name_pattern_part_atmos_does_not_read_is_dropped_as_atmos_drops_it(tmp_path):
+    # Atmos' GetContextPrefix reads {namespace}, {tenant}, {environment}, {stage} only; real repos
+    # write `{environment}-{region}` and run `atmos ... -s <environment>`
+    stacks = load_repo(tmp_path / "region", {
+        "atmos.yaml": ATMOS_YAML.replace("{tenant}-{environment}-{stage}", "{stage}-{region}"),
+        "stacks/deploy/dev.yaml": ctx("vars: {region: us-east-1}\ncomponents: {terraform: {vpc: {}}}\n"),
+    })
+    assert stacks_of(stacks) == {"dev"}
+    assert stacks.warnings[0] == ("atmos.yaml: stacks.name_pattern '{stage}-{region}': '{region}' is not one of "
+                                  "{namespace}, {tenant}, {environment}, {stage}: dropped, as Atmos drops it "
+                                  "(so it names stacks by '{stage}')")
+    # nothing left: a stack is named by its file, as Atmos falls back to the file name
+    stacks = load_repo(tmp_path / "dir", {
+        "atmos.yaml": "stacks: {included_paths: ['*.yaml'], name_pattern: '{dir}'}\n",
+        "stacks/dev-east.yaml": "components: {terraform: {vpc: {}}}\n",
+    })
+    assert stacks_of(stacks) == {"dev-east"}
+    assert "(so it names stacks by their file path)" in stacks.warnings[0]
+
+
 def test_stack_name_uses_each_components_own_vars(tmp_path):
     stacks = load_repo(tmp_path, {
         "stacks/deploy/dev.yaml": ctx("""

@@ -274,10 +274,6 @@ def test_atmos_yaml_stores_are_typed_configs(tmp_path):
     ("stores: {ssm: {type: etcd}}", r"'stores.ssm.type' is 'etcd', not a store type Atmos knows"),
     ("stores: {ssm: {type: aws-ssm-parameter-store, options: {prefix: /a}}}",
      r"'stores.ssm.options.region' is required for a aws-ssm-parameter-store store"),
-    ("stores: {ssm: {type: aws-ssm-parameter-store, options: {region: x, prefx: /a}}}",
-     r"'stores.ssm.options.prefx' is not an option of a aws-ssm-parameter-store store"),
-    ("stores: {sm: {type: aws-secrets-manager, options: {region: x, read_role_arn: r}}}",
-     r"'stores.sm.options.read_role_arn' is not an option of a aws-secrets-manager store"),
     ("stores: {ssm: {type: aws-ssm-parameter-store, options: {region: 1}}}",
      r"'stores.ssm.options.region' must be a string"),
     ("stores: {ssm: {type: aws-ssm-parameter-store, optoins: {region: x}}}", r"'stores.ssm.optoins' is not a store field"),
@@ -288,6 +284,25 @@ def test_atmos_yaml_stores_are_typed_configs(tmp_path):
 def test_bad_stores_are_one_line_errors_naming_atmos_yaml_and_the_field(tmp_path, stores_yaml, message):
     with pytest.raises(ConfigError, match=r"^atmos.yaml: " + message):
         stores_of(tmp_path, stores_yaml)
+
+
+def test_an_option_atmos_does_not_read_is_ignored_as_in_atmos_with_a_warning(tmp_path):
+    # Atmos decodes a store's options into its own struct, which drops any other key; a real repo
+    # (an aws-ssm-parameter-store with `read_only: true`) relies on it
+    (tmp_path / "atmos.yaml").write_text(
+        "stacks: {base_path: stacks, included_paths: ['*.yaml'], name_pattern: '{stage}'}\n"
+        "stores: {ssm: {type: aws-ssm-parameter-store, options: {region: x, read_only: true, prefx: /a}}}\n")
+    atmos = load_atmos_config(FolderTree(tmp_path), {})
+    assert atmos.stores["ssm"].options == {"region": "x", "read_only": True, "prefx": "/a"}
+    assert atmos.stores["ssm"].option("prefix") == ""
+    assert atmos.notes == (
+        "atmos.yaml: 'stores.ssm.options.read_only' is not an option of a aws-ssm-parameter-store store "
+        "(prefix, region, stack_delimiter, read_role_arn, write_role_arn, endpoint, endpoint_url): ignored, "
+        "as Atmos ignores it",
+        "atmos.yaml: 'stores.ssm.options.prefx' is not an option of a aws-ssm-parameter-store store "
+        "(prefix, region, stack_delimiter, read_role_arn, write_role_arn, endpoint, endpoint_url): ignored, "
+        "as Atmos ignores it",
+    )
 
 
 # --- reading, with the AWS clients faked ----------------------------------------------------------
