@@ -12,6 +12,7 @@ import hashlib
 import json
 import math
 import re
+from functools import partial
 import urllib.parse
 import warnings
 from collections.abc import Callable, Mapping
@@ -756,9 +757,21 @@ def _environ(environ: Mapping[str, str] | None, name: str) -> str:
     return environ.get(name, "")
 
 
+def _getenv(environ: Mapping[str, str] | None, name: Any, *default: Any) -> str:
+    """Gomplate's `getenv` / `env.Getenv NAME [DEFAULT]`: the default stands in for an unset or
+    empty variable."""
+    if len(default) > 1:
+        raise FunctionError(f"getenv takes a name and an optional default, not {len(default) + 1} arguments")
+    value = _environ(environ, strval(name))
+    return value if value or not default else strval(default[0])
+
+
 def environ_functions(environ: Mapping[str, str] | None) -> dict[str, Callable[..., Any]]:
-    """Sprig's `env` / `expandenv`, reading `environ` only (refused when it is None)."""
-    return {"env": lambda name: _environ(environ, _s(name)), "expandenv": _expandenv(environ)}
+    """Sprig's `env` / `expandenv` and Gomplate's `getenv` / `env.Getenv`, reading `environ` only
+    (refused when it is None)."""
+    getenv = partial(_getenv, environ)
+    return {"env": lambda name: _environ(environ, _s(name)), "expandenv": _expandenv(environ),
+            "getenv": getenv, "env.Getenv": getenv}
 
 
 _FUNCTIONS: dict[str, Callable[..., Any]] = {
@@ -909,4 +922,4 @@ _FUNCTIONS: dict[str, Callable[..., Any]] = {
 }
 
 FUNCTIONS = _FUNCTIONS  # name → function, but `and` / `or` (lazy, in the renderer) and the environ ones
-SUPPORTED = frozenset({*_FUNCTIONS, "and", "or", "env", "expandenv"})
+SUPPORTED = frozenset({*_FUNCTIONS, "and", "or", "env", "expandenv", "getenv", "env.Getenv"})

@@ -725,3 +725,11 @@ def test_gomplate_regexp_functions(text, expected):
 def test_gomplate_regexp_find_all_takes_two_or_three_arguments():
     with pytest.raises(TemplateError, match="regexp.FindAll"):
         render('{{ regexp.FindAll "a" 1 2 "abc" }}', {})
+
+
+def test_gomplate_getenv_reads_the_loaders_environment_with_a_default_for_unset_or_empty():
+    environ = {"HOME": "/home/ci", "EMPTY": ""}
+    text = '{{ getenv "HOME" }}|{{ getenv "NOPE" "dflt" }}|{{ env.Getenv "EMPTY" "x" }}|{{ getenv "NOPE" }}|'
+    assert render(text, {}, environ=environ) == "/home/ci|dflt|x||"
+    with pytest.raises(TemplateError, match="the environment is not available here"):
+        render('{{ getenv "HOME" }}', {})  # where stackflow gives templates no environment
