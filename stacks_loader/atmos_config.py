@@ -49,6 +49,9 @@ class AtmosConfig:
     # templates.settings.evaluations: passes over a component's values, each rendering what the
     # one before left (a value that read another value's template)
     template_evaluations: int = 1
+    # templates.settings.delimiters ["'{{", "}}'"] (Atmos' documented way to get typed values):
+    # a component value that is one template renders to YAML read back typed; others are text
+    quoted_templates: bool = False
     inherit_source: bool = True  # stacks.inherit.source: `source` and `provision` inherited from bases
     auth: dict[str, Any] = field(default_factory=dict)  # atmos.yaml `auth`, under every instance's auth
     # describe.affected.sections: the sections compared for `describe affected`, replacing
@@ -122,9 +125,10 @@ def load_atmos_config(tree: SourceTree, environ: Mapping[str, str]) -> AtmosConf
             f"expected one of {', '.join(LIST_MERGE_STRATEGIES)}"
         )
     delimiters = get.value("templates.settings.delimiters")
-    if delimiters not in (None, ["{{", "}}"]):
+    if delimiters not in (None, ["{{", "}}"], ["'{{", "}}'"]):
         raise ConfigError(
-            f"{config_file}: 'templates.settings.delimiters' {delimiters!r} is not supported (only {{{{ }}}})"
+            f"{config_file}: 'templates.settings.delimiters' {delimiters!r} is not supported (only the default "
+            "[\"{{{{\", \"}}}}\"] and Atmos' documented [\"'{{{{\", \"}}}}'\"])"
         )
     evaluations = get.value("templates.settings.evaluations")
     if evaluations is not None and (not isinstance(evaluations, int) or isinstance(evaluations, bool)
@@ -149,6 +153,7 @@ def load_atmos_config(tree: SourceTree, environ: Mapping[str, str]) -> AtmosConf
         env=get.mapping("env"),
         templates_enabled=get.boolean("templates.settings.enabled", True),
         template_evaluations=evaluations or 1,  # Atmos: lo.Coalesce(evaluations, 1)
+        quoted_templates=delimiters == ["'{{", "}}'"],
         inherit_source=get.boolean("stacks.inherit.source", True),
         auth=get.mapping("auth"),
         affected_sections=_affected_sections(config_file, get.strings("describe.affected.sections")),

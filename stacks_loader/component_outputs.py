@@ -33,7 +33,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .model import InstanceRef, StoreRef, TerraformOutputRef, TerraformOutputText
-from .templates import RunTimeText, RunTimeValue, TemplateError, render
+from .templates import Encoded, RunTimeText, RunTimeValue, TemplateError, render
 
 
 class NeedsInstances(TemplateError):
@@ -179,6 +179,8 @@ def deferred_value(
             parts.append(deferred)
             parents += found
         return TerraformOutputText(tuple(parts)), parents
+    if isinstance(value, Encoded):  # read back whole: the value itself, typed
+        return deferred_value(value.value, path, origin, ref_of)
     if not path.startswith("vars."):
         raise TemplateError(f"{value.describe()} is only supported in vars (like !terraform.output and !store): "
                             "it is known only when the stack runs")
@@ -204,6 +206,7 @@ def render_value(
     environ: Mapping[str, str],
     functions: Mapping[str, Callable[..., Any]] | None,
     no_value: Callable[[str], None] | None = None,
+    decoded: bool = False,
 ) -> Any:
     """`text` rendered as Atmos renders a component section: `templates.settings.evaluations`
     passes, each with the same (unrendered) section as its data. With `functions` (the component
@@ -211,7 +214,7 @@ def render_value(
     result: Any = text
     for left in range(evaluations - 1, -1, -1):
         result = render(result, data, missing_is_nil=True, no_value=no_value, environ=environ,
-                        nested_ok=left > 0, functions=functions, whole=functions is not None)
+                        nested_ok=left > 0, functions=functions, whole=functions is not None, decoded=decoded)
         if type(result) is not str or "{{" not in result:
             break  # done, or a value known only at run time
     return result

@@ -105,7 +105,7 @@ class _Filler:
         try:
             result = render_value(pending.text, pending.data, evaluations=self.atmos.template_evaluations,
                                   environ=self.environ, functions={**FUNCTIONS, "atmos.Component": component},
-                                  no_value=no_value)
+                                  no_value=no_value, decoded=pending.decode)
             if isinstance(result, (RunTimeValue, RunTimeText)):
                 value, found = deferred_value(result, pending.path, pending.origin, InstanceRef)
                 parents.extend(Dependency(parent, "terraform.output", entry=pending.path) for parent in found)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import operator
 import posixpath
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache, partial
 from typing import Any
 
@@ -23,14 +23,14 @@ from .dependencies import DeclaredDependencies, DependencyReader, LegacyMatch
 from .imports import MergedManifest
 from .instance_values import ValueResolver
 from .integrations import atlantis_project, spacelift_stack
-from .manifests import ALL_SECTIONS, parse_terraform_function
+from .manifests import ALL_SECTIONS, parse_terraform_function, parse_value
 from .merge import merge, merge_all
-from .model import Dependency, InstanceRef, StackInstance, TerraformOutputRef
+from .model import Dependency, InstanceRef, StackInstance, TerraformOutputRef, TerraformOutputText
 from .naming import SAFE_COMPONENT_NAME, SAFE_STACK_NAME, manifest_stem, stack_name, workspace
 from .schema import REPORTED_SECTIONS
 from .component_outputs import FUNCTIONS as COMPONENT_FUNCTIONS
 from .component_outputs import NeedsInstances, PendingTemplate, deferred_value, render_value
-from .templates import RunTimeText, RunTimeValue, TemplateError, render, root_fields
+from .templates import Encoded, RunTimeText, RunTimeValue, TemplateError, render, root_fields
 from .yaml_functions import EnvFunction, TerraformFunction, settle_sections
 
 _NO_DEPENDENCIES = DeclaredDependencies()
@@ -702,18 +702,38 @@ class StackResolver:
             self.warn(f"{self._origin(name, path)}: component {name!r}: {path}: template value '{missing}' is not "
                       "defined: rendered as '<no value>', as Atmos does")
 
-        def render_template(text: str, path: str) -> Any:
+        def render_template(text: str, path: str, decoded: bool = False) -> Any:
+            quoted = self.atmos.quoted_templates
+            if quoted:
+                # Atmos renders the YAML it writes of the section: a value that is one template is
+                # written '{{ … }}' (so the delimiters take the quotes, and the output is read back
+                # as YAML); in any other value the delimiters never occur
+                if not (text.startswith("{{") and text.endswith("}}")):
+                    self.warn(f"{self._origin(name, path)}: component {name!r}: {path}: not rendered: with "
+                              "templates.settings.delimiters [\"'{{\", \"}}'\"] Atmos renders only a value that "
+                              "is one template")
+                    return text
+                decoded = True
             if "locals" in text:
                 self._check_locals(text, text, section, f"{self._origin(name, path)}: stack {stack!r} "
                                    f"component {name!r}: {path}", name)
             where = f"{self._origin(name, path)}: stack {stack!r} component {name!r}"
             try:
-                result = self._render_passes(text, section, partial(no_value, path=path), whole=True)
+                result = self._render_passes(text, section, partial(no_value, path=path), whole=True, decoded=decoded)
+                if quoted and type(result) is str:
+                    try:
+                        return parse_value(result)
+                    except ValueError as exc:
+                        raise TemplateError(f"renders to {result!r}, which Atmos reads back as YAML: {exc}") from None
                 if isinstance(result, (RunTimeValue, RunTimeText)):
                     if refs is None:
                         raise TemplateError(f"{path}: known only when the stack runs, so not supported here")
+                    if quoted and not isinstance(result, Encoded):  # printed, then read back as YAML
+                        result = RunTimeText(result.parts if isinstance(result, RunTimeText) else (result,))
                     value, parents = deferred_value(result, path, self._origin(name, path), self.dependency_reader.refs.get)
                     refs.extend(self._output_edge(parent, path) for parent in parents)
+                    if quoted and isinstance(value, TerraformOutputText):
+                        value = replace(value, read_back=True)
                     return value
             except NeedsInstances as exc:
                 if refs is None or not path.startswith(("vars.", "env.")):
@@ -727,12 +747,12 @@ class StackResolver:
 
         return render_template
 
-    def _render_passes(self, text: str, section: dict[str, Any],
-                       no_value: Callable[[str], None] | None = None, whole: bool = False) -> Any:
+    def _render_passes(self, text: str, section: dict[str, Any], no_value: Callable[[str], None] | None = None,
+                       whole: bool = False, decoded: bool = False) -> Any:
         """`component_outputs.render_value` with this stack's settings; with `whole`, the `atmos.*`
         functions run (what they give is known only at run time, and comes back as it is)."""
         return render_value(text, section, evaluations=self.atmos.template_evaluations, environ=self.environ,
-                            functions=COMPONENT_FUNCTIONS if whole else None, no_value=no_value)
+                            functions=COMPONENT_FUNCTIONS if whole else None, no_value=no_value, decoded=decoded)
 
     def _check_locals(self, text: str, note: str, section: dict[str, Any], where: str, name: str) -> None:
         """A template reaching the component stage reads `.locals` as the component's own locals

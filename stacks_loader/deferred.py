@@ -9,6 +9,7 @@ from typing import Any
 
 from stackflow.errors import ConfigError
 
+from .manifests import parse_value
 from .model import InstanceRef, TerraformOutputRef, TerraformOutputText
 from .templates import TemplateError, format_value
 
@@ -77,7 +78,13 @@ def fill_deferred(
             return json.loads(value.default)
         return found
     if isinstance(value, TerraformOutputText):
-        return "".join(part if isinstance(part, str) else _printed(part, outputs, dependent) for part in value.parts)
+        text = "".join(part if isinstance(part, str) else _printed(part, outputs, dependent) for part in value.parts)
+        if not value.read_back:
+            return text
+        try:
+            return parse_value(text)
+        except ValueError as exc:
+            raise ConfigError(f"{dependent}: {value}: prints {text!r}, which is read back as YAML: {exc}") from None
     if isinstance(value, dict):
         return {k: fill_deferred(v, outputs, dependent=dependent) for k, v in value.items()}
     if isinstance(value, list):

@@ -31,7 +31,7 @@ class ValueResolver:
     def __init__(
         self,
         env: Callable[[EnvFunction], str] | None = None,
-        template: Callable[[str, str], str] | None = None,
+        template: Callable[..., Any] | None = None,
         terraform: Callable[[TerraformFunction, str], Any] | None = None,
         clean: dict[tuple[int, int], Any] | None = None,
         scope: Any = None,
@@ -47,7 +47,7 @@ class ValueResolver:
 
     def configure(
         self,
-        template: Callable[[str, str], str] | None,
+        template: Callable[..., Any] | None,
         terraform: Callable[[TerraformFunction, str], Any] | None,
     ) -> None:
         """Change the callbacks (reusing one resolver for many instances)."""
@@ -147,7 +147,7 @@ class ValueResolver:
         if type(value) is TemplateText:
             if self.template is None:
                 return value
-            rendered = self.template(str(value), _dotted(parts))
+            rendered = self.template(str(value), _dotted(parts), True)  # read back as JSON
             if type(rendered) is PendingTemplate:  # rendered after the load: read as JSON then
                 return replace(rendered, decode=True)
             return decode_template_text(rendered) if type(rendered) is str else rendered

@@ -67,6 +67,21 @@ def _implicit_resolvers() -> dict[Any, list[tuple[str, re.Pattern[str]]]]:
     return table
 
 
+class _ValueLoader(yaml.CSafeLoader):
+    """CSafeLoader with yaml.v3 scalar typing, for a value's text (no YAML functions)."""
+
+    yaml_implicit_resolvers = _implicit_resolvers()
+
+
+def parse_value(text: str) -> Any:
+    """`text` read as a YAML value as Atmos' yaml.v3 reads it (`8080` an int, `[a, b]` a list);
+    a `ValueError` naming the problem when it is not YAML."""
+    try:
+        return yaml.load(text, Loader=_ValueLoader)  # noqa: S506 (a safe loader)
+    except yaml.YAMLError as exc:
+        raise ValueError(str(exc).split("\n")[0]) from None
+
+
 class _Loader(yaml.CSafeLoader):
     """CSafeLoader with yaml.v3 scalar typing, duplicate-key errors and Atmos YAML functions.
 

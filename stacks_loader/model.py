@@ -76,6 +76,9 @@ class TerraformOutputText:
     the flow prints each parent's output in place (as Go prints a scalar) before the child plans."""
 
     parts: tuple[str | TerraformOutputRef, ...]
+    # the printed text is then read as YAML, as Atmos reads back what its quoted delimiters
+    # (templates.settings.delimiters ["'{{", "}}'"]) rendered: `{"a": 1}` a map, `8080` an int
+    read_back: bool = False
 
     def __str__(self) -> str:
         return "".join(part if isinstance(part, str) else f"{{{{ {part} }}}}" for part in self.parts)

@@ -43,12 +43,25 @@ class RunTimeValue:
 
 
 @dataclass(frozen=True)
+class Encoded(RunTimeValue):
+    """A `RunTimeValue` given to `toJson` where the output is read back (`decoded`): the value."""
+
+    value: RunTimeValue
+
+    def describe(self) -> str:
+        return f"the JSON of {self.value.describe()}"
+
+
+@dataclass(frozen=True)
 class RunTimeText:
     """A template's text with `RunTimeValue`s printed into it (`render(..., whole=True)`): the
     text is known once they are."""
 
     parts: tuple[Any, ...]  # str or RunTimeValue, adjacent texts joined
 
+
+# Sprig's JSON encoders: under `decoded`, what they give of a RunTimeValue is read back whole
+_ENCODERS = frozenset({"toJson", "toRawJson", "toPrettyJson", "mustToJson", "mustToRawJson", "mustToPrettyJson"})
 
 # Functions the parser accepts but `render` runs only when its caller implements them.
 CONTEXT_FUNCTIONS = frozenset({"atmos.Component", "atmos.Store"})
@@ -70,6 +83,7 @@ def render(
     nested_ok: bool = False,
     functions: Mapping[str, Callable[..., Any]] | None = None,
     whole: bool = False,
+    decoded: bool = False,
 ) -> Any:
     """Render the template `text` against `data`.
 
@@ -87,13 +101,14 @@ def render(
 
     `functions` implements `CONTEXT_FUNCTIONS` (others are refused). With `whole`, a template
     that is one action alone giving a `RunTimeValue` returns that value instead of text, and one
-    that prints such values into text returns a `RunTimeText`.
+    that prints such values into text returns a `RunTimeText`. With `decoded` (the caller reads
+    the text back as JSON / YAML: `!template`), `toJson` of a `RunTimeValue` is that value itself.
     """
     if "{{" not in text:
         return text
     nodes = _parse(text)
     run = _Run(data, scalar, _NO_ENVIRON if environ is None else environ_functions(environ), missing_is_nil,
-               no_value, nested_ok, functions, whole)
+               no_value, nested_ok, functions, whole, decoded)
     if whole and len(nodes) == 1 and nodes[0].kind == "out" and not nodes[0].pipe.decl:  # type: ignore[union-attr]
         return run.output(run.pipe(nodes[0].pipe, data), nodes[0].pipe)  # type: ignore[arg-type]
     out: list[Any] = []
@@ -602,8 +617,10 @@ class _Run:
     def __init__(self, root: Mapping[str, Any], scalar: Callable[[Any], Any] | None,
                  environ_funcs: dict[str, Callable[..., Any]], missing_is_nil: bool = False,
                  no_value: Callable[[str], None] | None = None, nested_ok: bool = False,
-                 functions: Mapping[str, Callable[..., Any]] | None = None, whole: bool = False) -> None:
+                 functions: Mapping[str, Callable[..., Any]] | None = None, whole: bool = False,
+                 decoded: bool = False) -> None:
         self.functions = functions or {}
+        self.decoded = decoded  # the output is read back as JSON: `toJson` of a RunTimeValue is the value
         self.whole = whole  # a RunTimeValue may be printed (kept as is in the output)
         self.deferred = False  # one was
         self.nested_ok = nested_ok
@@ -736,10 +753,14 @@ class _Run:
             except TypeError:
                 raise TemplateError(f"wrong number or type of arguments for {name} ({len(args)} given) in "
                                     f"{pipe.source!r}") from None
+        if self.decoded and name in _ENCODERS and len(args) == 1 and isinstance(args[0], RunTimeValue):
+            return Encoded(args[0])  # decode(toJson(v)) is v: known only at run time, and typed
         for arg in args:
             if isinstance(arg, RunTimeValue):
+                hint = (" (under !template, whose text is read back as JSON, it keeps its type, as Atmos recommends)"
+                        if name in _ENCODERS else "")
                 raise TemplateError(f"{name} cannot take {arg.describe()} in {pipe.source!r}: it is known only when "
-                                    "the stack runs, so it can only be a whole value")
+                                    f"the stack runs, so it can only be a whole value{hint}")
         try:
             return (self.environ_funcs.get(name) or FUNCTIONS[name])(*args)
         except FunctionError as exc:

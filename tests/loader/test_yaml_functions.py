@@ -414,6 +414,64 @@ def test_atmos_component_sections_read_in_another_stack_and_reported_by_describe
     assert scoped.affected.keys() == affected_between_trees(*trees, changed).affected.keys()
 
 
+def test_atmos_component_output_through_tojson_under_template_is_the_typed_output(tmp_path):
+    # Atmos' recommended way to pass a list or map output on: !template '{{ toJson … }}'
+    stacks = load_repo(tmp_path, {
+        "stacks/deploy/dev.yaml": ctx("""
+            components:
+              terraform:
+                vpc: {}
+                app:
+                  vars:
+                    ids: !template '{{ toJson (atmos.Component "vpc" .stack).outputs.private_subnet_ids }}'
+                    cfg: !template '{{ (atmos.Component "vpc" .stack).outputs.cfg | toRawJson }}'
+        """),
+    })
+    vpc = InstanceRef(DEV, "vpc")
+    vars_ = inst(stacks).vars
+    assert vars_["ids"] == TerraformOutputRef(vpc, "private_subnet_ids", source_file="stacks/deploy/dev.yaml")
+    assert vars_["cfg"] == TerraformOutputRef(vpc, "cfg", source_file="stacks/deploy/dev.yaml")
+    with pytest.raises(ConfigError, match="under !template, whose text is read back as JSON, it keeps its type"):
+        load_repo(tmp_path / "plain", {"stacks/deploy/dev.yaml": ctx(
+            "components: {terraform: {vpc: {}, app: {vars: {ids: '{{ toJson (atmos.Component \"vpc\" .stack)"
+            ".outputs.ids }}'}}}}\n")})
+
+
+def test_quoted_delimiters_render_a_whole_value_template_read_back_as_yaml(tmp_path):
+    from stackflow.stacks_loader.deferred import fill_deferred
+    from stackflow.stacks_loader.model import TerraformOutputText
+
+    # Atmos' documented delimiters ["'{{", "}}'"]: it renders the YAML it writes of the section,
+    # where a value that is one template is written '{{ … }}': the quotes go, the output is YAML
+    atmos = ATMOS_YAML + "templates:\n  settings:\n    delimiters: [\"'{{\", \"}}'\"]\n"
+    stacks = load_repo(tmp_path, {
+        "stacks/deploy/dev.yaml": ctx("""
+            settings: {port: 8080, zones: [a, b]}
+            components:
+              terraform:
+                vpc: {}
+                app:
+                  vars:
+                    port: '{{ .settings.port }}'
+                    zones: '{{ toJson .settings.zones }}'
+                    text: 'stage-{{ .vars.stage }}'
+                    ids: '{{ (atmos.Component "vpc" .stack).outputs.ids | toJson }}'
+                    from_json: '{{ (atmos.Component "vpc" .stack).outputs.json_text }}'
+        """),
+    }, atmos=atmos)
+    vars_ = inst(stacks).vars
+    vpc = InstanceRef(DEV, "vpc")
+    assert (vars_["port"], vars_["zones"]) == (8080, ["a", "b"])  # typed, as Atmos reads them back
+    assert vars_["text"] == "stage-{{ .vars.stage }}"  # never between the quoted delimiters: text
+    assert any("vars.text: not rendered" in w for w in stacks.warnings)
+    assert vars_["ids"] == TerraformOutputRef(vpc, "ids", source_file="stacks/deploy/dev.yaml")
+    assert vars_["from_json"] == TerraformOutputText((TerraformOutputRef(vpc, "json_text", source_file=""
+                                                                           "stacks/deploy/dev.yaml"),), read_back=True)
+    outputs = {vpc: {"ids": ["s-1"], "json_text": '{"a": 1}'}}
+    assert fill_deferred({k: vars_[k] for k in ("ids", "from_json")}, outputs, dependent="x") == {
+        "ids": ["s-1"], "from_json": {"a": 1}}
+
+
 def test_atmos_component_waits_for_the_component_stage_in_a_file_with_locals(tmp_path):
     stacks = load_repo(tmp_path, {
         "stacks/deploy/dev.yaml": ctx("""
