@@ -713,6 +713,10 @@ class StackResolver:
                               "templates.settings.delimiters [\"'{{\", \"}}'\"] Atmos renders only a value that "
                               "is one template")
                     return text
+                if text.find("}}") < len(text) - 2:  # '{{ a }}-{{ b }}': one action to Atmos, which fails
+                    raise ConfigError(f"{self._origin(name, path)}: stack {stack!r} component {name!r}: {path}: "
+                                      f"{text!r}: with templates.settings.delimiters [\"'{{\", \"}}'\"] a value "
+                                      "holds one template (Atmos reads this one as a single action and fails)")
                 decoded = True
             if "locals" in text:
                 self._check_locals(text, text, section, f"{self._origin(name, path)}: stack {stack!r} "
@@ -784,6 +788,9 @@ class StackResolver:
     ) -> Callable[[TerraformFunction, str], TerraformOutputRef]:
         def convert(marker: TerraformFunction, path: str) -> TerraformOutputRef:
             args = marker.args
+            if self.atmos.quoted_templates and "'{{" in args:
+                # Atmos renders the text with the delimiters ["'{{", "}}'"]: the quotes are theirs
+                args = args.replace("'{{", "{{").replace("}}'", "}}")
             if "locals" in args:
                 self._check_locals(args, str(marker), section, f"{marker.file}:{marker.line}: !{marker.function} in "
                                    f"stack {stack!r} component {name!r}", name)

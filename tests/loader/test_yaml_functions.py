@@ -472,6 +472,23 @@ def test_quoted_delimiters_render_a_whole_value_template_read_back_as_yaml(tmp_p
         "ids": ["s-1"], "from_json": {"a": 1}}
 
 
+def test_quoted_delimiters_in_terraform_function_arguments_and_two_templates_in_one_value(tmp_path):
+    atmos = ATMOS_YAML + "templates:\n  settings:\n    delimiters: [\"'{{\", \"}}'\"]\n"
+    stacks = load_repo(tmp_path / "args", {"stacks/deploy/dev.yaml": ctx("""
+        components:
+          terraform:
+            vpc: {}
+            app:
+              vars:
+                id: !terraform.state vpc '{{ .stack }}' id
+    """)}, atmos=atmos)
+    assert inst(stacks).vars["id"].parent == InstanceRef(DEV, "vpc")  # the quotes are the delimiters'
+    with pytest.raises(ConfigError, match=r"vars.two: '\{\{ .vars.stage \}\}-\{\{ .vars.tenant \}\}': with "
+                                          r"templates.settings.delimiters .* a value holds one template"):
+        load_repo(tmp_path / "two", {"stacks/deploy/dev.yaml": ctx(
+            "components: {terraform: {app: {vars: {two: '{{ .vars.stage }}-{{ .vars.tenant }}'}}}}\n")}, atmos=atmos)
+
+
 def test_atmos_component_waits_for_the_component_stage_in_a_file_with_locals(tmp_path):
     stacks = load_repo(tmp_path, {
         "stacks/deploy/dev.yaml": ctx("""
