@@ -32,15 +32,17 @@ from stackflow.flows.recorder import NullRecorder, RunInfo, RunRecorder, StepRec
 from stackflow.flows.steps import InstanceSteps, TerraformSteps
 from stackflow.stacks_loader.approvals import check_auto_approve, needs_approval
 from stackflow.stacks_loader.atmos_config import StoreConfig
+from stackflow.stacks_loader.aws_facts import aws_facts_in, fill_aws_facts
 from stackflow.stacks_loader.deferred import fill_deferred
 from stackflow.stacks_loader.graph import DependencyGraph
-from stackflow.stacks_loader.model import InstanceRef, StackInstance, StoreRef
+from stackflow.stacks_loader.model import AwsFact, InstanceRef, StackInstance, StoreRef
 from stackflow.stacks_loader.outcome import StackOutcome
 from stackflow.stacks_loader.report import summary_markdown
 from stackflow.stacks_loader.schedule import DeployQueue
 from stackflow.stacks_loader.selection import select_target
 from stackflow.stacks_loader.stages import validation_command
 from stackflow.stacks_loader.stores import StoreRead, fill_stores, store_reads
+from stackflow.tasks.aws_facts import AwsFactReader, AwsFactValues
 from stackflow.tasks.git import head_commit
 from stackflow.tasks.locks import Lease, LockHolder, StackLocks, check_not_superseded
 from stackflow.tasks.state_lock import (
@@ -195,12 +197,27 @@ def apply_instance(
     return result
 
 
+@dataclass(frozen=True)
+class RunTimeValues:
+    """What an instance's vars read as it starts: store values and `!aws.*` facts."""
+
+    stores: StoreValues
+    facts: AwsFactValues
+
+
 @task(name="stores", task_run_name="stores {label}", cache_policy=NO_CACHE, persist_result=False)
-def read_instance_stores(label: str, reader: StoreReader, reads: dict[StoreRef, StoreRead]) -> StoreValues:
-    """The instance's `!store` / `!store.get` values, read right before it plans (never persisted:
-    they may be secrets)."""
-    values = reader.read_values(reads, label)
-    get_run_logger().info("%s: read %d store value(s)", label, len(values.values))
+def read_instance_stores(
+    label: str,
+    reader: StoreReader,
+    reads: dict[StoreRef, StoreRead],
+    aws: AwsFactReader,
+    facts: frozenset[AwsFact],
+) -> RunTimeValues:
+    """The instance's `!store` / `!store.get` values and `!aws.*` facts, read right before it plans
+    (never persisted: they may be secrets)."""
+    values = RunTimeValues(reader.read_values(reads, label), aws.read_facts(facts, label))
+    get_run_logger().info("%s: read %d store value(s) and %d AWS fact(s)", label, len(values.stores.values),
+                          len(values.facts.values))
     return values
 
 
@@ -288,10 +305,12 @@ class _GraphRun:
         approvals: ApprovalPolicy | None,
         stores: Mapping[str, StoreConfig] | None = None,
         store_reader: StoreReader | None = None,
+        aws_reader: AwsFactReader | None = None,
     ) -> None:
         self.approvals = approvals
         self.stores = stores or {}  # atmos.yaml `stores:`; none configured = no instance reads one
         self.store_reader = store_reader or StoreReader()
+        self.aws_reader = aws_reader or AwsFactReader()  # one per run: STS asked once at most
         self.repo = repo
         self.command_timeout_s = command_timeout_s
         self.locks = locks
@@ -370,22 +389,29 @@ class _GraphRun:
     # --- steps -------------------------------------------------------------------------------
     def _start(self, ref: InstanceRef) -> None:
         instance = self.instances[ref]
-        # store values first, in a task run of their own (the network stays off this loop);
-        # with no store configured there is nothing to look for
+        # store values and AWS facts first, in a task run of their own (the network stays off this
+        # loop); with no store configured there is no store value to look for
         try:
-            reads = store_reads(instance.vars, instance.stack, self.stores) if self.stores else None
+            reads = store_reads(instance.vars, instance.stack, self.stores) if self.stores else {}
         except ConfigError as exc:  # selection refuses these first; a graph run straight from code may not
             self._failed(ref, ConfigError(f"{ref}: {exc}"))
             return
-        if reads:
+        facts = aws_facts_in(instance.vars)
+        if reads or facts:
             future = read_instance_stores.submit(label=str(ref), reader=quote(self.store_reader),
-                                                 reads=quote(reads))
+                                                 reads=quote(reads), aws=quote(self.aws_reader),
+                                                 facts=quote(facts))
             future.add_done_callback(lambda f: self.events.put((ref, "stores", f)))
             return
         self._fill(ref, instance.vars)
 
-    def _on_stores(self, ref: InstanceRef, values: StoreValues) -> None:
-        self._fill(ref, fill_stores(self.instances[ref].vars, values.values))
+    def _on_stores(self, ref: InstanceRef, values: RunTimeValues) -> None:
+        vars_ = self.instances[ref].vars
+        if values.stores.values:
+            vars_ = fill_stores(vars_, values.stores.values)
+        if values.facts.values:
+            vars_ = fill_aws_facts(vars_, values.facts.values)
+        self._fill(ref, vars_)
 
     def _fill(self, ref: InstanceRef, vars_: dict[str, Any]) -> None:
         """Deferred outputs filled into the vars, then the lock (if any) and the plan."""
@@ -600,6 +626,7 @@ def run_graph(
     approvals: ApprovalPolicy | None = None,
     stores: Mapping[str, StoreConfig] | None = None,
     store_reader: StoreReader | None = None,
+    aws_reader: AwsFactReader | None = None,
 ) -> list[StackOutcome]:
     """Run every instance of `graph` through `steps`, parents first (children first to destroy).
 
@@ -611,7 +638,7 @@ def run_graph(
         retries=retries, retry_delay_s=retry_delay_s, durations=durations,
         recorder=recorder or NullRecorder(), repo=repo, command_timeout_s=command_timeout_s,
         locks=locks, run_info=run_info, lock_timeout_s=lock_timeout_s, approvals=approvals,
-        stores=stores, store_reader=store_reader,
+        stores=stores, store_reader=store_reader, aws_reader=aws_reader,
     ).run()
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from stackflow.errors import ConfigError
 
 from .graph import DependencyGraph
-from .model import ExecRef, InstanceRef, StackInstance, StoreRef, TerraformOutputRef
+from .model import AwsFact, ExecRef, InstanceRef, StackInstance, StoreRef, TerraformOutputRef
 from .naming import manifest_stem
 from .resolve import StackSet
 from .yaml_functions import LiteralString
@@ -122,7 +122,7 @@ def jsonable(value: Any) -> Any:
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [jsonable(v) for v in value]
-    if isinstance(value, (TerraformOutputRef, ExecRef, StoreRef, LiteralString)):
+    if isinstance(value, (TerraformOutputRef, ExecRef, StoreRef, AwsFact, LiteralString)):
         return str(value)  # a `!literal` too: its text, as a plain string
     if value is None or isinstance(value, (str, int, float, bool)):
         return value

@@ -69,7 +69,7 @@ from stackflow.errors import ConfigError
 
 from .atmos_config import AtmosConfig
 from .manifests import Manifest, ManifestReader, Markers, section_of
-from .model import ExecRef, StoreRef
+from .model import AwsFact, ExecRef, StoreRef
 from .naming import context_from_vars, manifest_stem
 from .templates import TemplateError, render, root_fields
 from .yaml_functions import (
@@ -495,7 +495,7 @@ class _Pass:
 
 def _no_functions(value: Any) -> Any:
     """The renderer's step hook: a YAML function cannot be printed (Atmos would print its text)."""
-    if isinstance(value, (EnvFunction, TerraformFunction, ExecRef, StoreRef)):
+    if isinstance(value, (EnvFunction, TerraformFunction, ExecRef, StoreRef, AwsFact)):
         raise TemplateError(f"reads '{value}', a YAML function: it is known only per instance, so it can be "
                             "used only as a whole value ('{{ .locals.name }}'), not printed into text")
     return value

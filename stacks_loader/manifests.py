@@ -19,6 +19,7 @@ import yaml
 
 from stackflow.errors import ConfigError
 
+from .aws_facts import is_aws_fact_tag, parse_aws_fact
 from .filetypes import FileTypeError, include_extension, parse_dotenv, parse_hcl_attributes, parse_json
 from .model import ExecRef, StoreRef
 from .source import SourceTree, normalize_relpath
@@ -186,6 +187,13 @@ def _function(loader: _Loader, suffix: str, node: yaml.Node) -> Any:
             return _untagged(loader, node)  # Atmos sets the text of a scalar only: a map or list stays
         loader.markers.unset = True
         return f"{UNSET} {str(node.value).strip()}".strip()
+    if is_aws_fact_tag(suffix):  # `!aws.account_id`…: no arguments; asked of AWS when the instance runs
+        if not isinstance(node, yaml.ScalarNode):
+            raise ConfigError(f"{where}: {tag} takes no arguments, not a {node.id}")
+        try:
+            return parse_aws_fact(suffix, str(node.value), loader.file, line)
+        except FunctionArgsError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
     if not isinstance(node, yaml.ScalarNode):
         raise ConfigError(f"{where}: {tag} takes a string argument, not a {node.id}")
     if suffix == "literal":
@@ -224,7 +232,9 @@ def _function(loader: _Loader, suffix: str, node: yaml.Node) -> Any:
         return StoreRef(suffix, args, loader.file, line)  # type: ignore[arg-type]
     raise ConfigError(
         f"{where}: YAML function {tag} is not supported (supported: !append, !env, !include, !include.raw, !literal, "
-        "!template, !terraform.output, !terraform.state, !unset, and !store / !store.get / !secret kept as written)"
+        "!template, !terraform.output, !terraform.state, !unset, and, kept as written until the instance runs, "
+        "!store / !store.get / !secret and !aws.account_id / !aws.caller_identity_arn / "
+        "!aws.caller_identity_user_id / !aws.region / !aws.organization_id)"
     )
 
 

@@ -116,6 +116,25 @@ class StoreRef:
         return f"!{self.function} {self.args}"
 
 
+AwsFactName = Literal["account_id", "caller_identity_arn", "caller_identity_user_id", "region", "organization_id"]
+
+
+@dataclass(frozen=True)
+class AwsFact:
+    """An Atmos `!aws.account_id`, `!aws.caller_identity_arn`, `!aws.caller_identity_user_id`,
+    `!aws.region` or `!aws.organization_id` value: a fact about the AWS identity the run acts as.
+    Kept as written by the loader (`describe`, the graph and `describe affected` show it so); in
+    `vars` the flow fills it as the instance starts (`aws_facts.py` finds them, `tasks/aws_facts.py`
+    asks AWS, once per run). Elsewhere, a run needing one is refused before any plan."""
+
+    name: AwsFactName
+    source_file: str = field(default="", compare=False)
+    line: int = field(default=0, compare=False)
+
+    def __str__(self) -> str:
+        return f"!aws.{self.name}"
+
+
 @dataclass(frozen=True)
 class Dependency:
     """One edge into an instance: `parent` must succeed before the dependent runs."""

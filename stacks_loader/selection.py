@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from stackflow.errors import ConfigError
 
 from .graph import DependencyGraph
-from .model import InstanceRef, StackInstance, StoreRef
+from .model import AwsFact, InstanceRef, StackInstance, StoreRef
 from .stages import stage_edges
 from .stores import plan_store_read
 
@@ -128,7 +128,7 @@ def _target(stackset: "StackSet", graph: DependencyGraph, selected: set[Instance
             excluded: dict[InstanceRef, str]) -> DeployTarget:
     """The selected subgraph, with stage promotion edges, as one run covers it."""
     for ref in sorted(selected):
-        _refuse_store_values(stackset.instances[ref], stackset.atmos)
+        _refuse_run_time_values(stackset.instances[ref], stackset.atmos)
     run_graph = graph.subgraph(selected)
     run_graph.add_edges(stage_edges(stackset.instances, selected), why="settings.stackflow.stages")
     return DeployTarget(
@@ -140,16 +140,21 @@ def _target(stackset: "StackSet", graph: DependencyGraph, selected: set[Instance
     )
 
 
-def _refuse_store_values(inst: StackInstance, atmos: AtmosConfig) -> None:
-    """A run needing a store value stackflow cannot read is refused before anything is planned
-    (planning the other instances would leave the change half applied): `!secret`, an unknown or
-    unsupported store, a secret store read with `!store`, a query that is not a path, or a value
-    outside `vars` (only vars are filled at run time, as `!terraform.output`)."""
+def _refuse_run_time_values(inst: StackInstance, atmos: AtmosConfig) -> None:
+    """A run needing a store value or an `!aws.*` fact stackflow cannot fill is refused before
+    anything is planned (planning the other instances would leave the change half applied):
+    `!secret`, an unknown or unsupported store, a secret store read with `!store`, a query that is
+    not a path, or either kind outside `vars` (only vars are filled at run time, as
+    `!terraform.output`)."""
     for section in ("vars", "env", "providers", "backend", "remote_state_backend"):
         for path, value in _leaves(getattr(inst, section), section):
-            if not isinstance(value, StoreRef):
+            if isinstance(value, AwsFact):
+                if section == "vars":
+                    continue
+                why = f"stackflow fills !aws.* values in vars only, not in {section}"
+            elif not isinstance(value, StoreRef):
                 continue
-            if section != "vars":
+            elif section != "vars":
                 why = f"stackflow fills store values in vars only, not in {section}"
             else:
                 try:

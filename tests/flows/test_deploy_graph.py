@@ -7,7 +7,9 @@ from prefect import flow
 
 from stackflow.flows.deploy import run_graph
 from stackflow.stacks_loader.graph import DependencyGraph
-from stackflow.stacks_loader.model import InstanceRef, TerraformOutputRef
+from stackflow.stacks_loader.model import AwsFact, InstanceRef, TerraformOutputRef
+from stackflow.tasks.aws_facts import AwsFactReader
+from tests.unit.test_aws_facts import FakeAws
 
 from .fake_steps import FakeSteps, make_instances
 
@@ -157,3 +159,35 @@ def test_a_plan_of_a_child_uses_the_yq_default_until_its_parent_is_applied():
     waiting = ("skipped", "parent outputs not available until it is applied")
     assert (out["s/without"].status, out["s/without"].reason) == waiting
     assert "s/without" not in planned
+
+
+def test_aws_facts_are_filled_into_the_vars_each_instance_plans_with_and_sts_is_asked_once():
+    instances = make_instances({"s/child": ["s/a"], "s/b": [], "s/no-org": []})
+    instances[InstanceRef("s", "a")].vars = {"account": AwsFact("account_id"), "region": AwsFact("region")}
+    instances[InstanceRef("s", "b")].vars = {"tags": {"arn": AwsFact("caller_identity_arn")}}
+    instances[InstanceRef("s", "no-org")].vars = {"org": AwsFact("organization_id")}
+    instances[InstanceRef("s", "child")].vars = {"plain": 1}
+    planned: dict[str, dict] = {}
+
+    class RecordingSteps(FakeSteps):
+        def plan(self, instance, resolved_vars, **kw):
+            planned[str(instance.ref)] = resolved_vars
+            return super().plan(instance, resolved_vars, **kw)
+
+    fake = FakeAws(organization=None)
+    graph = DependencyGraph.from_instances(instances)
+
+    @flow(name="graph-test")
+    def _f():
+        return run_graph(graph, instances, RecordingSteps(), aws_reader=AwsFactReader(fake, {"AWS_REGION": "eu-west-1"}))
+
+    out = {o.instance: o for o in _f()}
+    assert planned["s/a"] == {"account": "123456789012", "region": "eu-west-1"}
+    assert planned["s/b"] == {"tags": {"arn": "arn:aws:sts::123456789012:assumed-role/ci/run-7"}}
+    assert planned["s/child"] == {"plain": 1} and out["s/child"].status == "succeeded"
+    assert fake.asked.count("GetCallerIdentity") == 1
+    assert (out["s/no-org"].status, out["s/no-org"].cause) == (
+        "failed", "s/no-org: !aws.organization_id: the AWS account is not a member of an organization "
+                  "(Organizations DescribeOrganization: AWSOrganizationsNotInUseException)")
+    assert "s/no-org" not in planned
+    assert isinstance(instances[InstanceRef("s", "a")].vars["account"], AwsFact)  # the instance keeps its facts
