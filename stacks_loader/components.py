@@ -565,6 +565,11 @@ class StackResolver:
         metadata = sec["metadata"]
         section = self._template_section(sec, name, base_name)
         stack = self._fast_stack_name(sec["vars"])
+        if stack is None:  # Atmos names the stack before it renders the section: `.stack` is there
+            try:
+                stack = stack_name(self.atmos, self.manifest_name, self.stack_file, name, section, self.where)
+            except ConfigError:
+                stack = None  # named (and the error reported) where the instance is built
         if stack is not None:
             section.update(stack=stack, atmos_stack=stack)
         resolver = self._deferred_resolver

@@ -66,6 +66,16 @@ def test_a_name_pattern_part_atmos_does_not_read_is_dropped_as_atmos_drops_it(tm
     assert "(so it names stacks by their file path)" in stacks.warnings[0]
 
 
+def test_metadata_templates_read_the_stack_name_however_it_is_made(tmp_path):
+    # Atmos names the stack before it renders the component section, so `.stack` is defined in
+    # metadata too: here the name comes from the file, not from a name pattern (a real repo)
+    stacks = load_repo(tmp_path, {
+        "atmos.yaml": "stacks: {included_paths: ['*.yaml']}\n",
+        "stacks/caddy.yaml": "components: {terraform: {lxc: {metadata: {terraform_workspace: '{{ .stack }}-ws'}}}}\n",
+    })
+    assert stacks.instances[InstanceRef("caddy", "lxc")].workspace == "caddy-ws"
+
+
 def test_stack_name_uses_each_components_own_vars(tmp_path):
     stacks = load_repo(tmp_path, {
         "stacks/deploy/dev.yaml": ctx("""
