@@ -160,11 +160,16 @@ FUNCTIONS = {"atmos.Component": atmos_component, "atmos.Store": atmos_store}
 
 # --- turning what a template gave into the deferred values the flow fills ----------------------
 def deferred_value(
-    value: RunTimeValue | RunTimeText, path: str, origin: str, ref_of: Callable[[str, str], InstanceRef]
+    value: RunTimeValue | RunTimeText,
+    path: str,
+    origin: str,
+    ref_of: Callable[[str, str], InstanceRef],
+    decoded: bool = False,
 ) -> tuple[Any, list[InstanceRef]]:
     """The value a component keeps for a template that gave `value` at `path` (`vars.x`), and
     the parents it must wait for: a `TerraformOutputRef` (or `TerraformOutputText`, outputs
-    printed into text), or the `StoreRef` an `atmos.Store` value is. Outside vars, refused."""
+    printed into text), or the `StoreRef` an `atmos.Store` value is. Outside vars, refused.
+    `decoded`: the text is read back as JSON (`!template`), so `toJson` of an output is the output."""
     if isinstance(value, RunTimeText):
         parts: list[Any] = []
         parents: list[InstanceRef] = []
@@ -175,12 +180,18 @@ def deferred_value(
             if isinstance(part, StoreCall):
                 raise TemplateError(f"{part.describe()} is read when the stack runs: it can be a whole value, "
                                     "not printed into text")
-            deferred, found = deferred_value(part, path, origin, ref_of)
+            deferred, found = deferred_value(part, path, origin, ref_of, decoded=False)  # printed: text
             parts.append(deferred)
             parents += found
         return TerraformOutputText(tuple(parts)), parents
-    if isinstance(value, Encoded):  # read back whole: the value itself, typed
-        return deferred_value(value.value, path, origin, ref_of)
+    if isinstance(value, Encoded):
+        inner, parents = deferred_value(value.value, path, origin, ref_of)
+        if decoded:  # read back whole: the value itself, typed
+            return inner, parents
+        if not isinstance(inner, TerraformOutputRef):
+            raise TemplateError(f"{value.describe()}: a store value's JSON is not supported (read it whole, or "
+                                "under !template)")
+        return replace(inner, encoding=value.encoder), parents  # its JSON text, made when it is known
     if not path.startswith("vars."):
         raise TemplateError(f"{value.describe()} is only supported in vars (like !terraform.output and !store): "
                             "it is known only when the stack runs")

@@ -107,7 +107,7 @@ class _Filler:
                                   environ=self.environ, functions={**FUNCTIONS, "atmos.Component": component},
                                   no_value=no_value, decoded=pending.decode)
             if isinstance(result, (RunTimeValue, RunTimeText)):
-                value, found = deferred_value(result, pending.path, pending.origin, InstanceRef)
+                value, found = deferred_value(result, pending.path, pending.origin, InstanceRef, decoded=pending.decode)
                 parents.extend(Dependency(parent, "terraform.output", entry=pending.path) for parent in found)
                 return value
         except TemplateError as exc:

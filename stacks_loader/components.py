@@ -739,7 +739,8 @@ class StackResolver:
                         raise TemplateError(f"{path}: known only when the stack runs, so not supported here")
                     if quoted and not isinstance(result, Encoded):  # printed, then read back as YAML
                         result = RunTimeText(result.parts if isinstance(result, RunTimeText) else (result,))
-                    value, parents = deferred_value(result, path, self._origin(name, path), self.dependency_reader.refs.get)
+                    value, parents = deferred_value(result, path, self._origin(name, path),
+                                                    self.dependency_reader.refs.get, decoded=decoded)
                     refs.extend(self._output_edge(parent, path) for parent in parents)
                     if quoted and isinstance(value, TerraformOutputText):
                         value = replace(value, read_back=True)

@@ -11,6 +11,7 @@ from stackflow.errors import ConfigError
 
 from .manifests import parse_value
 from .model import InstanceRef, TerraformOutputRef, TerraformOutputText
+from .template_functions import FUNCTIONS
 from .templates import TemplateError, format_value
 
 # one step of a yq path: `.key`, `[0]`, `["key"]` (also read by stores.py for `| query`)
@@ -63,19 +64,27 @@ def _output(ref: TerraformOutputRef, outputs: Mapping[InstanceRef, Mapping[str, 
     return _walk_path(parent_outputs[ref.output], ref.path, ref)
 
 
+def _found(ref: TerraformOutputRef, outputs: Mapping[InstanceRef, Mapping[str, Any]], dependent: str) -> Any:
+    """The output `ref` reads, or its yq `// default` (missing, null or false)."""
+    try:
+        found = _output(ref, outputs, dependent)
+    except ConfigError:
+        if ref.default is None:
+            raise
+        return json.loads(ref.default)  # a fresh copy: the caller may change it
+    if ref.default is not None and (found is None or found is False):  # yq's `//`
+        return json.loads(ref.default)
+    return found
+
+
 def fill_deferred(
     value: Any, outputs: Mapping[InstanceRef, Mapping[str, Any]], *, dependent: str = ""
 ) -> Any:
     """A copy of `value` with every deferred reference replaced by the parent's output."""
     if isinstance(value, TerraformOutputRef):
-        try:
-            found = _output(value, outputs, dependent)
-        except ConfigError:
-            if value.default is None:
-                raise
-            return json.loads(value.default)  # a fresh copy: the caller may change it
-        if value.default is not None and (found is None or found is False):  # yq's `//`
-            return json.loads(value.default)
+        found = _found(value, outputs, dependent)
+        if value.encoding:  # the JSON text a template printed of it, as Sprig's encoder writes it
+            return FUNCTIONS[value.encoding](found)
         return found
     if isinstance(value, TerraformOutputText):
         text = "".join(part if isinstance(part, str) else _printed(part, outputs, dependent) for part in value.parts)

@@ -62,11 +62,16 @@ class TerraformOutputRef:
     # yq's `// default`, as JSON text (hashable): stands in when the output is missing, null or
     # false, or the parent has no outputs yet; None = no default
     default: str | None = None
+    # a Sprig JSON encoder (`toJson`, `toRawJson`, `toPrettyJson`) the value goes through once
+    # known: a template printed the output's JSON text (`'{{ toJson (atmos.Component …).outputs.x }}'`)
+    encoding: str = ""
 
     def __str__(self) -> str:
         # as it would be written again: `vpc_id`, `.subnet_ids[0]`, `.` (every output)
         expression = (f".{self.output}{self.path}" if self.path else self.output) if self.output else (self.path or ".")
         text = f"!{self.function} {self.parent.component} {self.parent.stack} {expression}"
+        if self.encoding:
+            text = f"{text} | {self.encoding}"
         return text if self.default is None else f"{text} // {self.default}"
 
 

@@ -44,12 +44,14 @@ class RunTimeValue:
 
 @dataclass(frozen=True)
 class Encoded(RunTimeValue):
-    """A `RunTimeValue` given to `toJson` where the output is read back (`decoded`): the value."""
+    """A `RunTimeValue` given to one of Sprig's JSON encoders: read back as JSON (`decoded`, as
+    `!template` does) it is the value itself; otherwise its JSON text, made when it is known."""
 
     value: RunTimeValue
+    encoder: str = "toJson"
 
     def describe(self) -> str:
-        return f"the JSON of {self.value.describe()}"
+        return f"{self.encoder} of {self.value.describe()}"
 
 
 @dataclass(frozen=True)
@@ -60,7 +62,7 @@ class RunTimeText:
     parts: tuple[Any, ...]  # str or RunTimeValue, adjacent texts joined
 
 
-# Sprig's JSON encoders: under `decoded`, what they give of a RunTimeValue is read back whole
+# Sprig's JSON encoders: what they give of a RunTimeValue is `Encoded`
 _ENCODERS = frozenset({"toJson", "toRawJson", "toPrettyJson", "mustToJson", "mustToRawJson", "mustToPrettyJson"})
 
 # Functions the parser accepts but `render` runs only when its caller implements them.
@@ -101,8 +103,9 @@ def render(
 
     `functions` implements `CONTEXT_FUNCTIONS` (others are refused). With `whole`, a template
     that is one action alone giving a `RunTimeValue` returns that value instead of text, and one
-    that prints such values into text returns a `RunTimeText`. With `decoded` (the caller reads
-    the text back as JSON / YAML: `!template`), `toJson` of a `RunTimeValue` is that value itself.
+    that prints such values into text returns a `RunTimeText`. Sprig's JSON encoders take a
+    `RunTimeValue` whole and give it `Encoded` (the caller decides: the value when it reads the
+    text back, its JSON text otherwise). `decoded`: the caller reads the output back as JSON.
     """
     if "{{" not in text:
         return text
@@ -753,8 +756,8 @@ class _Run:
             except TypeError:
                 raise TemplateError(f"wrong number or type of arguments for {name} ({len(args)} given) in "
                                     f"{pipe.source!r}") from None
-        if self.decoded and name in _ENCODERS and len(args) == 1 and isinstance(args[0], RunTimeValue):
-            return Encoded(args[0])  # decode(toJson(v)) is v: known only at run time, and typed
+        if name in _ENCODERS and len(args) == 1 and isinstance(args[0], RunTimeValue):
+            return Encoded(args[0], name)  # the JSON of a value known only at run time
         for arg in args:
             if isinstance(arg, RunTimeValue):
                 hint = (" (under !template, whose text is read back as JSON, it keeps its type, as Atmos recommends)"

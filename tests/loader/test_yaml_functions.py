@@ -431,10 +431,17 @@ def test_atmos_component_output_through_tojson_under_template_is_the_typed_outpu
     vars_ = inst(stacks).vars
     assert vars_["ids"] == TerraformOutputRef(vpc, "private_subnet_ids", source_file="stacks/deploy/dev.yaml")
     assert vars_["cfg"] == TerraformOutputRef(vpc, "cfg", source_file="stacks/deploy/dev.yaml")
-    with pytest.raises(ConfigError, match="under !template, whose text is read back as JSON, it keeps its type"):
-        load_repo(tmp_path / "plain", {"stacks/deploy/dev.yaml": ctx(
-            "components: {terraform: {vpc: {}, app: {vars: {ids: '{{ toJson (atmos.Component \"vpc\" .stack)"
-            ".outputs.ids }}'}}}}\n")})
+    # without !template the value is the output's JSON text, as Atmos prints it (a string)
+    from stackflow.stacks_loader.deferred import fill_deferred
+
+    plain = load_repo(tmp_path / "plain", {"stacks/deploy/dev.yaml": ctx(
+        "components: {terraform: {vpc: {}, app: {vars: {ids: '{{ toRawJson ((atmos.Component \"vpc\" .stack)"
+        ".outputs.ids) }}', tagged: 'ids={{ toJson (atmos.Component \"vpc\" .stack).outputs.ids }}'}}}}\n")})
+    plain_vars = inst(plain).vars
+    assert plain_vars["ids"] == TerraformOutputRef(vpc, "ids", source_file="stacks/deploy/dev.yaml", encoding="toRawJson")
+    assert str(plain_vars["ids"]) == f"!terraform.output vpc {DEV} ids | toRawJson"
+    filled = fill_deferred(plain_vars, {vpc: {"ids": ["s-1", "s-<2>"]}}, dependent=f"{DEV}/app")
+    assert (filled["ids"], filled["tagged"]) == ('["s-1","s-<2>"]', 'ids=["s-1","s-\\u003c2\\u003e"]')
 
 
 def test_quoted_delimiters_render_a_whole_value_template_read_back_as_yaml(tmp_path):
