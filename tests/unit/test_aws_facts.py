@@ -136,7 +136,8 @@ def test_a_fact_printed_into_a_template_is_refused_naming_file_stack_component_a
                     name: 'queue-{{ .vars.account }}'
         """)})
     assert str(err.value).startswith(f"{FILE}: stack '{DEV}' component 'app': vars.name: template value "
-                                     "'.vars.account' is a AwsFact, not a scalar")
+                                     "'.vars.account' is '!aws.account_id', known only when the stack runs: it can "
+                                     "be given whole ('{{ .vars.account }}' alone), not printed into text")
     with pytest.raises(ConfigError, match=r"^stacks/deploy/dev.yaml: components.terraform.app.vars.name: reads "
                                           r"'!aws.region', a YAML function: .* not printed into text"):
         load_repo(tmp_path, {FILE: ctx("""
