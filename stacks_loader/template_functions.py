@@ -651,7 +651,12 @@ def _mod(a: Any, b: Any) -> int:
 
 def _round(value: Any, precision: Any, round_on: Any = 0.5) -> float:
     number, places, on = _to_float(value), _to_int(precision), _to_float(round_on)
-    scale = 10.0 ** places
+    try:
+        scale = 10.0 ** places
+    except OverflowError:
+        scale = math.inf
+    if scale == 0 or math.isinf(scale):  # Go's float division gives NaN here, never a panic
+        return math.nan
     digits = number * scale
     whole = math.trunc(digits)
     fraction = abs(digits - whole)
@@ -715,13 +720,16 @@ def _regex_split(pattern: str, text: str, count: Any) -> list[str]:
     return parts
 
 
+def _input(rest: tuple[Any, ...]) -> str:
+    """Gomplate's input, last after an optional count (`regexp.FindAll re [n] input`)."""
+    if len(rest) not in (1, 2):
+        raise FunctionError(f"takes a pattern, an optional count and the input, not {len(rest) + 1} arguments")
+    return strval(rest[-1])
+
+
 def _count(rest: tuple[Any, ...]) -> int:
-    """Gomplate's optional count before the input (`regexp.FindAll re [n] input`): -1 = all."""
-    if len(rest) == 1:
-        return -1
-    if len(rest) == 2:
-        return _to_int(rest[0])
-    raise FunctionError(f"takes a pattern, an optional count and the input, not {len(rest) + 1} arguments")
+    """Gomplate's optional count before the input: -1 = all."""
+    return _to_int(rest[0]) if len(rest) == 2 else -1
 
 
 _RE2_META = frozenset("\\.+*?()|[]{}^$")
@@ -865,12 +873,12 @@ _FUNCTIONS: dict[str, Callable[..., Any]] = {
     "strings.Squote": lambda s: "'" + strval(s).replace("'", "''") + "'",
     # Gomplate's regexp namespace (RE2 syntax; the input, last, is any value printed as text)
     "regexp.Find": lambda pattern, s: (m.group(0) if (m := _regex(_s(pattern)).search(strval(s))) else ""),
-    "regexp.FindAll": lambda pattern, *rest: _regex_find_all(_s(pattern), strval(rest[-1]), _count(rest)),
+    "regexp.FindAll": lambda pattern, *rest: _regex_find_all(_s(pattern), _input(rest), _count(rest)),
     "regexp.Match": lambda pattern, s: _regex(_s(pattern)).search(strval(s)) is not None,
     "regexp.QuoteMeta": lambda s: _quote_meta(strval(s)),
     "regexp.Replace": lambda pattern, repl, s: _regex_replace_all(_s(pattern), strval(s), _s(repl)),
     "regexp.ReplaceLiteral": lambda pattern, repl, s: _regex(_s(pattern)).sub(lambda _m: _s(repl), strval(s)),
-    "regexp.Split": lambda pattern, *rest: _regex_split(_s(pattern), strval(rest[-1]), _count(rest)),
+    "regexp.Split": lambda pattern, *rest: _regex_split(_s(pattern), _input(rest), _count(rest)),
     "replaceAll": lambda old, new, s: _s(s).replace(_s(old), _s(new)),
     "toUpper": lambda s: _s(s).upper(),
     "toLower": lambda s: _s(s).lower(),

@@ -733,3 +733,13 @@ def test_gomplate_getenv_reads_the_loaders_environment_with_a_default_for_unset_
     assert render(text, {}, environ=environ) == "/home/ci|dflt|x||"
     with pytest.raises(TemplateError, match="the environment is not available here"):
         render('{{ getenv "HOME" }}', {})  # where stackflow gives templates no environment
+
+
+@pytest.mark.parametrize("text", ['{{ regexp.Split "," }}', '{{ regexp.FindAll "a" }}', '{{ regexp.Split "," 1 2 "a" }}'])
+def test_gomplate_regexp_with_a_missing_or_extra_argument_is_a_template_error(text):
+    with pytest.raises(TemplateError, match="takes a pattern, an optional count and the input"):
+        render(text, {})
+
+
+def test_sprig_round_to_an_absurd_precision_is_go_nan_not_a_crash():  # found by fuzzing
+    assert render("{{ round 2.5 -456 }}|{{ round 2.5 999 }}|{{ round 3.14159 2 }}", {}) == "NaN|NaN|3.14"
