@@ -273,8 +273,9 @@ def format_value(value: Any, path: str) -> str:
     if value is None:
         raise TemplateError(f"template value '{path}' is null")
     if hasattr(value, "__dataclass_fields__"):  # a YAML function kept for run time (`!aws.region`, `!store …`)
+        action = path if path.startswith("{{") else "{{ " + path + " }}"
         raise TemplateError(f"template value '{path}' is '{value}', known only when the stack runs: it can be "
-                            "given whole ('{{ " + path + " }}' alone), not printed into text")
+                            f"given whole ('{action}' alone), not printed into text")
     raise TemplateError(f"template value '{path}' is a {type(value).__name__}, not a scalar")
 
 
