@@ -408,7 +408,14 @@ def _find_config_file(tree: SourceTree, environ: Mapping[str, str]) -> str:
     for candidate in candidates:
         if tree.is_file(candidate):
             return candidate
-    raise ConfigError(f"no atmos.yaml found in {where}")
+    # Geodesic-style repos keep it where Atmos' system-wide lookup finds it inside the container
+    system = f"{_SYSTEM_CONFIG_DIR}/atmos.yaml"
+    hint = (f" (the repository has {system}: set ATMOS_CLI_CONFIG_PATH={_SYSTEM_CONFIG_DIR}, where Atmos reads it "
+            "as /usr/local/etc/atmos)" if not configured and tree.is_file(system) else "")
+    raise ConfigError(f"no atmos.yaml found in {where}{hint}")
+
+
+_SYSTEM_CONFIG_DIR = "rootfs/usr/local/etc/atmos"
 
 
 def _repo_path(tree: SourceTree, path: str, anchor: str, what: str) -> str:

@@ -173,3 +173,13 @@ def test_atmos_environment_variables_override_atmos_yaml_as_in_atmos(tmp_path):
     with pytest.raises(ConfigError, match=r"^ATMOS_COMPONENTS_TERRAFORM_AUTO_GENERATE_BACKEND_FILE=maybe: expected "
                                           r"true or false$"):
         load_stacks(tmp_path, {"ATMOS_COMPONENTS_TERRAFORM_AUTO_GENERATE_BACKEND_FILE": "maybe"})
+
+
+def test_a_missing_atmos_yaml_points_at_a_geodesic_rootfs_one(tmp_path):
+    # Geodesic-style repos keep atmos.yaml where Atmos' system-wide lookup finds it in the container
+    (tmp_path / "rootfs/usr/local/etc/atmos").mkdir(parents=True)
+    (tmp_path / "rootfs/usr/local/etc/atmos/atmos.yaml").write_text("stacks: {included_paths: ['*']}\n")
+    with pytest.raises(ConfigError, match=r"^no atmos.yaml found in the repository root \(the repository has "
+                                          r"rootfs/usr/local/etc/atmos/atmos.yaml: set "
+                                          r"ATMOS_CLI_CONFIG_PATH=rootfs/usr/local/etc/atmos"):
+        load_stacks(tmp_path, {})
