@@ -19,7 +19,7 @@ from .atmos_config_imports import with_imports
 from .manifests import ManifestReader
 from .schema import COMPARABLE_SECTIONS
 from .source import SourceTree, normalize_relpath
-from .yaml_functions import AppendList, EnvFunction, settle
+from .yaml_functions import AppendList, EnvFunction, RepoRoot, settle
 
 LIST_MERGE_STRATEGIES = ("replace", "append", "merge")
 NAME_PATTERN_TOKENS = ("{namespace}", "{tenant}", "{environment}", "{stage}")
@@ -71,7 +71,7 @@ class AtmosConfig:
 
 def load_atmos_config(tree: SourceTree, environ: Mapping[str, str]) -> AtmosConfig:
     config_file = _find_config_file(tree, environ)
-    reader = ManifestReader(tree, environ)
+    reader = ManifestReader(tree, environ, cli_config=True)
     files_read: list[str] = []
 
     def read(path: str) -> Any:
@@ -440,6 +440,8 @@ def _repo_path(tree: SourceTree, path: str, anchor: str, what: str) -> str:
 def _resolve_env(value: Any, environ: Mapping[str, str]) -> Any:
     if isinstance(value, EnvFunction):
         return environ.get(value.name, value.default or "")
+    if isinstance(value, RepoRoot):
+        return ""  # the repository root, as a repo-relative path
     if isinstance(value, dict):
         return {k: _resolve_env(v, environ) for k, v in value.items()}
     if isinstance(value, list):

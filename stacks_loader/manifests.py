@@ -30,6 +30,7 @@ from .yaml_functions import (
     EnvFunction,
     FunctionArgsError,
     LiteralString,
+    RepoRoot,
     TemplateText,
     TerraformFunction,
     decode_template_text,
@@ -196,6 +197,11 @@ def _function(loader: _Loader, suffix: str, node: yaml.Node) -> Any:
             raise ConfigError(f"{where}: {exc}") from None
     if not isinstance(node, yaml.ScalarNode):
         raise ConfigError(f"{where}: {tag} takes a string argument, not a {node.id}")
+    if suffix == "repo-root":
+        if not loader.reader.cli_config:
+            raise ConfigError(f"{where}: !repo-root is supported in atmos.yaml only (in a stack manifest it would "
+                              "put this machine's path into the values)")
+        return RepoRoot()  # the repository the loader reads is the root Atmos finds with git
     if suffix == "literal":
         return LiteralString(node.value)  # as written: not stripped, never rendered
     args = str(node.value).strip()
@@ -232,7 +238,8 @@ def _function(loader: _Loader, suffix: str, node: yaml.Node) -> Any:
         return StoreRef(suffix, args, loader.file, line)  # type: ignore[arg-type]
     raise ConfigError(
         f"{where}: YAML function {tag} is not supported (supported: !append, !env, !include, !include.raw, !literal, "
-        "!template, !terraform.output, !terraform.state, !unset, and, kept as written until the instance runs, "
+        "!template, !terraform.output, !terraform.state, !unset, !repo-root in atmos.yaml, and, kept as written until "
+        "the instance runs, "
         "!store / !store.get / !secret and !aws.account_id / !aws.caller_identity_arn / "
         "!aws.caller_identity_user_id / !aws.region / !aws.organization_id)"
     )
@@ -352,11 +359,13 @@ class ManifestReader:
         *,
         base_path: str = "",
         allow_exec: bool = False,
+        cli_config: bool = False,
     ) -> None:
         self.tree = tree
         self.environ = environ
         self.base_path = base_path
         self.allow_exec = allow_exec
+        self.cli_config = cli_config  # reading atmos.yaml (and its imports), not stack manifests
         self._cache: dict[tuple[str, str], Manifest] = {}
         self.plain_tags: dict[str, str] = {}  # plain scalar text -> its implicit tag (`_Loader.resolve`)
         self.parsed_files = 0  # distinct parses, for tests and benchmarks

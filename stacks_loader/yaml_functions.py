@@ -70,6 +70,12 @@ def decode_template_text(text: str) -> Any:
         return text
 
 
+@dataclass(frozen=True)
+class RepoRoot:
+    """`!repo-root [default]` in atmos.yaml: the repository root (`base_path: !repo-root`); the
+    default never applies, as the loader always reads a repository."""
+
+
 class LiteralString(str):
     """`!literal TEXT`: a string kept exactly as written; templates in it are never rendered
     (`{{ .Values.x }}` for Helm, `${var.x}` for Terraform's templatefile)."""

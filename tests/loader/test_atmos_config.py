@@ -183,3 +183,18 @@ def test_a_missing_atmos_yaml_points_at_a_geodesic_rootfs_one(tmp_path):
                                           r"rootfs/usr/local/etc/atmos/atmos.yaml: set "
                                           r"ATMOS_CLI_CONFIG_PATH=rootfs/usr/local/etc/atmos"):
         load_stacks(tmp_path, {})
+
+
+def test_repo_root_in_atmos_yaml_is_the_repository_root_and_refused_in_stack_manifests(tmp_path):
+    # Atmos documents `base_path: !repo-root` (the git root): the repository the loader reads
+    stacks = load_repo(tmp_path / "ok", {
+        "atmos.yaml": "base_path: !repo-root\nstacks: {base_path: stacks, included_paths: ['*.yaml'], "
+                      "name_pattern: '{stage}'}\n",
+        "stacks/dev.yaml": "vars: {stage: dev}\ncomponents: {terraform: {vpc: {}}}\n",
+    }, atmos=None)
+    assert {str(ref) for ref in stacks.instances} == {"dev/vpc"}
+    with pytest.raises(ConfigError, match=r"^stacks/dev.yaml:2: !repo-root is supported in atmos.yaml only"):
+        load_repo(tmp_path / "bad", {
+            "atmos.yaml": "stacks: {base_path: stacks, included_paths: ['*.yaml'], name_pattern: '{stage}'}\n",
+            "stacks/dev.yaml": "vars: {stage: dev}\ncomponents: {terraform: {vpc: {vars: {root: !repo-root }}}}\n",
+        }, atmos=None)
