@@ -3,12 +3,10 @@ terraform through the tiny repo's `identity` stack (stacks/identity.yaml)."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 
 import pytest
 
-from stackflow.cli import main
+from .cli import run_json
 
 pytestmark = [
     pytest.mark.terraform,
@@ -17,15 +15,6 @@ pytestmark = [
 ]
 
 MOTO_ACCOUNT = "123456789012"  # the account moto answers every caller with
-
-
-def _json_run(capsys, command: str, repo: Path, *stacks: str) -> tuple[int, dict[str, dict]]:
-    argv = [command, "--repo", str(repo), "--format", "json"]
-    for stack in stacks:
-        argv += ["--stack", stack]
-    code = main(argv)
-    out = capsys.readouterr().out
-    return code, {f"{r['stack']}/{r['component']}": r for r in json.loads(out)}
 
 
 def _organization_id(organizations) -> str:
@@ -43,7 +32,7 @@ def test_caller_identity_region_and_organization_reach_terraform(sandbox, sandbo
     organization = _organization_id(sandbox.client("organizations"))
     assert organization.startswith("o-")
 
-    code, results = _json_run(capsys, "deploy", repo, "identity")
+    code, results = run_json(capsys, "deploy", repo, "identity")
     assert code == 0, results
     assert {k: r["status"] for k, r in results.items()} == {
         "identity/queue": "succeeded", "identity/caller": "succeeded", "identity/topic": "succeeded"}
@@ -66,7 +55,7 @@ def test_caller_identity_region_and_organization_reach_terraform(sandbox, sandbo
     assert tags == {"source_queue": queue_arn}
 
     # the same facts next run: nothing to change
-    code, results = _json_run(capsys, "plan", repo, "identity")
+    code, results = run_json(capsys, "plan", repo, "identity")
     assert code == 0
     assert {k: r["status"] for k, r in results.items()} == {
         "identity/queue": "no changes", "identity/caller": "no changes", "identity/topic": "no changes"}
@@ -79,7 +68,7 @@ def test_an_unset_region_fails_its_instance_in_one_line_and_skips_its_children(
     for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"):  # the providers name their region
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
-    code, results = _json_run(capsys, "deploy", repo, "identity/queue", "identity/topic")
+    code, results = run_json(capsys, "deploy", repo, "identity/queue", "identity/topic")
     assert code == 1
     queue, topic = results["identity/queue"], results["identity/topic"]
     assert (queue["status"], queue["reason"], queue["cause"]) == (

@@ -12,23 +12,18 @@ from prefect import flow
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
-from stackflow.cli import main
 from stackflow.flows.deploy import deploy, run_graph
 from stackflow.flows.steps import TerraformSteps
 from stackflow.settings import load_settings
 from stackflow.stacks_loader.selection import select_target
+
+from .cli import run_json
 
 pytestmark = [
     pytest.mark.terraform,
     pytest.mark.usefixtures("prefect_api"),
     pytest.mark.xdist_group("terraform-tiny"),
 ]
-
-
-def _json_deploy(capsys, repo: Path, *argv: str) -> tuple[int, dict[str, dict]]:
-    code = main(["deploy", "--repo", str(repo), "--format", "json", *argv])
-    out = capsys.readouterr().out
-    return code, {f"{r['stack']}/{r['component']}": r for r in json.loads(out)}
 
 
 def _task_windows(flow_run_id) -> dict[str, tuple]:
@@ -66,10 +61,10 @@ def test_changed_parent_output_reaches_the_child_in_the_same_apply_run(sandbox, 
     # not the ones other tests on this test bed read
     stack_file = repo / "stacks" / "relay.yaml"
     stack_file.write_text((repo / "stacks" / "twins.yaml").read_text().replace("stage: twins", "stage: relay"))
-    code, _ = _json_deploy(capsys, repo, "--stack", "relay")
+    code, _ = run_json(capsys, "deploy", repo, "relay")
     assert code == 0
     stack_file.write_text(stack_file.read_text().replace("name: alpha", "name: gamma"))
-    code, out = _json_deploy(capsys, repo, "--stack", "relay")
+    code, out = run_json(capsys, "deploy", repo, "relay")
     assert code == 0
     assert (out["relay/queue-a"]["add"], out["relay/queue-a"]["destroy"]) == (1, 1)  # replaced
     assert out["relay/topic"]["change"] == 1
@@ -112,7 +107,7 @@ def test_state_lock_held_briefly_is_retried_to_success(sandbox, sandbox_env, fix
     releaser = threading.Thread(target=release_soon)
     releaser.start()
     try:
-        code, out = _json_deploy(capsys, repo, "--stack", "transient")
+        code, out = run_json(capsys, "deploy", repo, "transient")
     finally:
         releaser.join()
     assert code == 0, out
@@ -122,7 +117,7 @@ def test_state_lock_held_briefly_is_retried_to_success(sandbox, sandbox_env, fix
 
 def test_non_transient_failure_is_not_retried_and_disabled_instances_are_excluded(sandbox_env, fixture_repo, capsys):
     repo = fixture_repo("tiny")
-    code, out = _json_deploy(capsys, repo, "--stack", "broken")
+    code, out = run_json(capsys, "deploy", repo, "broken")
     assert code == 1
     assert out["broken/vpc"]["status"] == "failed" and out["broken/vpc"]["attempts"] == 1
     assert (out["broken/old-queue"]["status"], out["broken/old-queue"]["reason"]) == (

@@ -5,26 +5,16 @@ from __future__ import annotations
 
 import json
 import uuid
-from pathlib import Path
 
 import pytest
 
-from stackflow.cli import main
+from .cli import run_json
 
 pytestmark = [
     pytest.mark.terraform,
     pytest.mark.usefixtures("prefect_api"),
     pytest.mark.xdist_group("terraform-tiny"),
 ]
-
-
-def _json_run(capsys, command: str, repo: Path, *stacks: str) -> tuple[int, dict[str, dict]]:
-    argv = [command, "--repo", str(repo), "--format", "json"]
-    for stack in stacks:
-        argv += ["--stack", stack]
-    code = main(argv)
-    out = capsys.readouterr().out
-    return code, {f"{r['stack']}/{r['component']}": r for r in json.loads(out)}
 
 
 def _forget_parameter(ssm, name: str) -> None:
@@ -54,7 +44,7 @@ def test_store_values_from_ssm_and_secrets_manager_reach_terraform(sandbox, sand
     # `!store ssm "elsewhere" topic name | default 'fan-out'`: never written, so the default
     _forget_parameter(ssm, "/tiny/elsewhere/topic/name")
 
-    code, results = _json_run(capsys, "deploy", repo, "stored/queue", "stored/topic")
+    code, results = run_json(capsys, "deploy", repo, "stored/queue", "stored/topic")
     assert code == 0, results
     assert {k: r["status"] for k, r in results.items()} == {"stored/queue": "succeeded",
                                                             "stored/topic": "succeeded"}
@@ -70,7 +60,7 @@ def test_store_values_from_ssm_and_secrets_manager_reach_terraform(sandbox, sand
 
     # a changed parameter is read again by the next run: the queue is replaced under its new name
     ssm.put_parameter(Name="/tiny/stored/queue/name", Value=f"renamed-{run}", Type="String", Overwrite=True)
-    code, results = _json_run(capsys, "plan", repo, "stored/queue")
+    code, results = run_json(capsys, "plan", repo, "stored/queue")
     assert code == 0 and results["stored/queue"]["status"] == "succeeded"
     assert (results["stored/queue"]["add"], results["stored/queue"]["destroy"]) == (1, 1)
 
@@ -83,7 +73,7 @@ def test_a_missing_parameter_without_default_fails_its_instance_in_one_line_and_
     expected = ("stored/lonely: !store ssm lonely name: no parameter '/tiny/stored/lonely/name' in store "
                 "'ssm' (aws-ssm-parameter-store)")
     for command in ("plan", "deploy"):  # a plan fails it too: the value is missing, not merely unknown yet
-        code, results = _json_run(capsys, command, repo, "stored/lonely", "stored/lonely-topic")
+        code, results = run_json(capsys, command, repo, "stored/lonely", "stored/lonely-topic")
         assert code == 1
         lonely, child = results["stored/lonely"], results["stored/lonely-topic"]
         assert (lonely["status"], lonely["reason"], lonely["cause"]) == ("failed", "run error", expected)
