@@ -68,6 +68,8 @@ class ComponentPlans:
         # bases in calls of their own, which settle them, so `_build` settles what the bases give
         self.appends = False
         self._settled: dict[Any, Any] = {}
+        # where each layer holds YAML functions Atmos merges once resolved (`deferred_merge.py`), by identity
+        self.function_paths: dict[int, Any] = {}
 
     def stack_layers(self, *layers: Any) -> int:
         """A number standing for a stack's layers (strings by value, anything else by identity, empty

@@ -31,6 +31,8 @@ from .schema import REPORTED_SECTIONS
 from .component_outputs import FUNCTIONS as COMPONENT_FUNCTIONS
 from .component_outputs import NeedsInstances, PendingTemplate, deferred_value, render_value
 from .templates import Encoded, RunTimeText, RunTimeValue, TemplateError, render, root_fields
+from .deferred_merge import DEFERRED_MERGE_SECTIONS, plan_deferred_merges, settle_deferred_merges
+from .metadata_reads import fill_metadata_reads, holds_metadata_read
 from .yaml_functions import EnvFunction, TerraformFunction, settle_sections
 
 _NO_DEPENDENCIES = DeclaredDependencies()
@@ -151,7 +153,8 @@ class StackResolver:
         )
         self._stack_names: dict[tuple[Any, ...], str] = {}
         markers = merged.markers
-        self._marked = bool(markers.env or markers.templates or markers.terraform or markers.append or markers.unset)
+        self._marked = bool(markers.env or markers.templates or markers.terraform or markers.append or markers.unset
+                            or markers.metadata_reads or markers.run_time)
         # the stack's layers below its components, but vars: stacks sharing them share instances' sections
         self._layers = None if self._marked else self.plans.stack_layers(
             self.global_settings, self.global_env, terraform.get("providers"), self.global_metadata,
@@ -304,6 +307,7 @@ class StackResolver:
         sec = self._merged_sections(plan)
         sec.update(sec["reported"])  # resolved in place like the other sections, gathered again below
         sec["vars"] = plan.vars.over(self.global_vars)
+        merges = self._plan_deferred_merges(sec, plan)
         markers = self.merged.markers
         # marker resolution may hand back containers shared between instances: copied at the end
         fresh = [sec[key] for key in _OWNED]
@@ -350,6 +354,11 @@ class StackResolver:
         self._pending_reads = False
         if templates or markers.terraform:
             self._resolve_deferred(sec, section, stack, name, chain, templates, refs)  # type: ignore[arg-type]
+        if markers.metadata_reads:  # the metadata is final now (templates rendered)
+            self._fill_metadata_reads(sec, where)
+        if merges:  # every YAML function in them is resolved now (or kept for the run)
+            for key in DEFERRED_MERGE_SECTIONS:
+                sec[key] = settle_deferred_merges(sec[key], where)
         if markers.append or markers.unset:  # Atmos' YAML-function pass, after templates: `!unset` removed
             settle_sections(sec, (*_OWNED, *_DEFERRED_SECTIONS, "generate"), unset=markers.unset,
                             clean=self.clean_values)
@@ -642,6 +651,32 @@ class StackResolver:
                 ValueResolver(terraform=resolver.terraform).resolve(sec["metadata"], "metadata")
         finally:
             resolver.configure(None, None)  # its callbacks hold `self`: leave no reference cycle
+
+    def _plan_deferred_merges(self, sec: dict[str, Any], plan: ComponentPlan) -> bool:
+        """Put a `DeferredMerge` where Atmos merges a YAML function's value with other layers'
+        (`deferred_merge.py`); whether there is any."""
+        tf = self.terraform
+        globals_ = {"vars": self.global_vars, "settings": self.global_settings, "env": self.global_env,
+                    "providers": tf.get("providers"), "auth": self.global_auth, "required_providers": None,
+                    "hooks": self.global_hooks, "generate": self.global_generate}
+        planned = False
+        for key in DEFERRED_MERGE_SECTIONS:
+            tail = getattr(plan, key)
+            merged = sec[key]
+            sec[key] = plan_deferred_merges(key, merged, (globals_[key], *tail.layers), tail.strategy,
+                                            self.plans.function_paths)
+            planned = planned or sec[key] is not merged
+        return planned
+
+    def _fill_metadata_reads(self, sec: dict[str, Any], where: str) -> None:
+        """`!tags` / `!labels`…: the instance's merged metadata, in every section but metadata."""
+        metadata = sec["metadata"]
+        if holds_metadata_read(metadata):
+            raise ConfigError(f"{where}: metadata uses !tags or !labels, which read the metadata itself "
+                              "(use them in vars, settings or env)")
+        for key in dict.fromkeys((*_OWNED, *_DEFERRED_SECTIONS, "generate", "backend", "remote_state_backend")):
+            if key != "metadata" and key in sec:
+                sec[key] = fill_metadata_reads(sec[key], metadata)
 
     # helpers
     def _fast_stack_name(self, vars_: dict[str, Any]) -> str | None:

@@ -10,6 +10,7 @@ from dataclasses import replace
 from typing import Any
 
 from .component_outputs import PendingTemplate
+from .deferred_merge import DeferredMerge
 
 from .yaml_functions import (
     AppendList,
@@ -113,6 +114,16 @@ class ValueResolver:
             self.clean[scoped] = (value, self._scope, out)
         return out
 
+    def _any(self, value: Any, parts: list[Any]) -> Any:
+        kind = type(value)
+        if kind is dict:
+            return self._dict(value, parts)
+        if kind is list:
+            return self._list(value, parts)
+        if kind is str:
+            return value if self.template is None or "{{" not in value else self.template(value, _dotted(parts))
+        return value if kind in _PLAIN else self._leaf(value, parts)
+
     def _list(self, value: list[Any], parts: list[Any]) -> list[Any]:
         memo = (self._kind, id(value))
         if self.clean.get(memo) is value:
@@ -142,6 +153,8 @@ class ValueResolver:
     def _leaf(self, value: Any, parts: list[Any]) -> Any:
         if type(value) is LiteralString:
             return value
+        if type(value) is DeferredMerge:  # every layer's value at one path: each resolved as if alone there
+            return value.map(lambda item: self._any(item, parts))
         if type(value) is AppendList:  # an `!append` list not settled yet: its items resolve all the same
             return self._list(value, parts)
         if type(value) is TemplateText:

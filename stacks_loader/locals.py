@@ -76,6 +76,7 @@ from .yaml_functions import (
     AppendList,
     EnvFunction,
     FunctionArgsError,
+    MetadataRead,
     TerraformFunction,
     parse_terraform_args,
     tokenize,
@@ -491,11 +492,13 @@ class _Pass:
                 self.markers.env.add(section_of(at))
             elif isinstance(leaf, TerraformFunction):
                 self.markers.add_terraform(at)
+            elif isinstance(leaf, MetadataRead):
+                self.markers.metadata_reads = True
 
 
 def _no_functions(value: Any) -> Any:
     """The renderer's step hook: a YAML function cannot be printed (Atmos would print its text)."""
-    if isinstance(value, (EnvFunction, TerraformFunction, ExecRef, StoreRef, AwsFact)):
+    if isinstance(value, (EnvFunction, TerraformFunction, ExecRef, StoreRef, AwsFact, MetadataRead)):
         raise TemplateError(f"reads '{value}', a YAML function: it is known only per instance, so it can be "
                             "used only as a whole value ('{{ .locals.name }}'), not printed into text")
     return value

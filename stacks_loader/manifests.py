@@ -29,7 +29,9 @@ from .yaml_functions import (
     AppendList,
     EnvFunction,
     FunctionArgsError,
+    METADATA_READS,
     LiteralString,
+    MetadataRead,
     RepoRoot,
     TemplateText,
     TerraformFunction,
@@ -195,6 +197,12 @@ def _function(loader: _Loader, suffix: str, node: yaml.Node) -> Any:
             return parse_aws_fact(suffix, str(node.value), loader.file, line)
         except FunctionArgsError as exc:
             raise ConfigError(f"{where}: {exc}") from None
+    if suffix in METADATA_READS:  # Atmos matches the bare tag only: anything after it is not the function
+        if not isinstance(node, yaml.ScalarNode) or str(node.value).strip():
+            raise ConfigError(f"{where}: {tag} takes no arguments (it reads the component's own "
+                              f"metadata.{suffix.split('.')[0]})")
+        loader.markers.metadata_reads = True
+        return MetadataRead(suffix, loader.file, line)
     if not isinstance(node, yaml.ScalarNode):
         raise ConfigError(f"{where}: {tag} takes a string argument, not a {node.id}")
     if suffix == "repo-root":
@@ -229,16 +237,18 @@ def _function(loader: _Loader, suffix: str, node: yaml.Node) -> Any:
             )
         if not args:
             raise ConfigError(f"{where}: !exec needs a command")
+        loader.markers.run_time = True
         return ExecRef(args, loader.file)
     if suffix == "template":  # as Atmos: JSON now when it holds no template, else once rendered
         return TemplateText(args) if "{{" in args else decode_template_text(args)
     if suffix in ("store", "store.get", "secret"):
         if not args:
             raise ConfigError(f"{where}: {tag} needs arguments")
+        loader.markers.run_time = True
         return StoreRef(suffix, args, loader.file, line)  # type: ignore[arg-type]
     raise ConfigError(
-        f"{where}: YAML function {tag} is not supported (supported: !append, !env, !include, !include.raw, !literal, "
-        "!template, !terraform.output, !terraform.state, !unset, !repo-root in atmos.yaml, and, kept as written until "
+        f"{where}: YAML function {tag} is not supported (supported: !append, !env, !include, !include.raw, "
+        "!labels, !labels.keys, !labels.values, !literal, !tags, !template, !terraform.output, !terraform.state, !unset, !repo-root in atmos.yaml, and, kept as written until "
         "the instance runs, "
         "!store / !store.get / !secret and !aws.account_id / !aws.caller_identity_arn / "
         "!aws.caller_identity_user_id / !aws.region / !aws.organization_id)"
@@ -310,6 +320,8 @@ class Markers:
     templates: bool = False
     append: bool = False
     unset: bool = False
+    metadata_reads: bool = False  # `!tags` / `!labels`…: filled once the instance's metadata is final
+    run_time: bool = False  # `!store` / `!exec`: kept for the run, but merged as Atmos merges YAML functions
     # templates left for the component stage that read `.locals`: why the file's locals did not
     # render them (`locals.py`), for the error if the component's own locals lack the name either
     deferred_locals: dict[str, str] = field(default_factory=dict)
@@ -335,6 +347,8 @@ class Markers:
         self.templates = self.templates or other.templates
         self.append = self.append or other.append
         self.unset = self.unset or other.unset
+        self.metadata_reads = self.metadata_reads or other.metadata_reads
+        self.run_time = self.run_time or other.run_time
         if other.deferred_locals:
             self.deferred_locals.update(other.deferred_locals)
 

@@ -54,6 +54,22 @@ class TerraformFunction:
         return f"!{self.function} {self.args}"
 
 
+@dataclass(frozen=True, slots=True)
+class MetadataRead:
+    """`!tags`, `!labels`, `!labels.keys`, `!labels.values`: the instance's own merged
+    `metadata.tags` / `metadata.labels`, read once its metadata is final (`metadata_reads.py`)."""
+
+    function: str  # "tags" | "labels" | "labels.keys" | "labels.values"
+    file: str
+    line: int
+
+    def __str__(self) -> str:
+        return f"!{self.function}"
+
+
+METADATA_READS = ("tags", "labels", "labels.keys", "labels.values")
+
+
 class TemplateText(str):
     """`!template TEXT` whose text holds `{{ }}`: rendered per instance, then read as JSON when it
     is JSON (Atmos' `processTagTemplate`), so `!template '{{ toJson .vars.cidrs }}'` is a list.

@@ -1,0 +1,61 @@
+"""`!tags` / `!labels` / `!labels.keys` / `!labels.values`: an instance's metadata as values.
+
+Atmos (`internal/exec/yaml_func_tags.go`, since 1.223) reads the component's merged `metadata`
+once every other value is known: `tags` is its list of strings (other items dropped), `labels` its
+map of string values (other values dropped); `.keys` and `.values` are the labels sorted by key.
+A missing or mistyped `tags` / `labels` reads as empty, as there.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .deferred_merge import DeferredMerge
+from .yaml_functions import MetadataRead
+
+
+def metadata_value(read: MetadataRead, metadata: dict[str, Any]) -> Any:
+    """What `read` gives for an instance whose merged metadata is `metadata` (a new container)."""
+    if read.function == "tags":
+        tags = metadata.get("tags")
+        return [tag for tag in tags if type(tag) is str] if type(tags) is list else []
+    labels = metadata.get("labels")
+    strings = {key: value for key, value in sorted(labels.items()) if type(value) is str} if type(labels) is dict else {}
+    if read.function == "labels":
+        return strings
+    return list(strings) if read.function == "labels.keys" else list(strings.values())
+
+
+def fill_metadata_reads(value: Any, metadata: dict[str, Any]) -> Any:
+    """`value` with every `MetadataRead` in it replaced; containers are rebuilt only along changed
+    paths (parsed data is shared between instances)."""
+    kind = type(value)
+    if kind is MetadataRead:
+        return metadata_value(value, metadata)
+    if kind is DeferredMerge:
+        return value.map(lambda item: fill_metadata_reads(item, metadata))
+    if kind is dict:
+        out: dict[Any, Any] | None = None
+        for key, item in value.items():
+            new = fill_metadata_reads(item, metadata)
+            if new is not item:
+                if out is None:
+                    out = dict(value)
+                out[key] = new
+        return value if out is None else out
+    if isinstance(value, list):  # an `!append` list too, kept as one
+        items = [fill_metadata_reads(item, metadata) for item in value]
+        if any(new is not old for new, old in zip(items, value)):
+            return type(value)(items)
+    return value
+
+
+def holds_metadata_read(value: Any) -> bool:
+    """Whether a `MetadataRead` is anywhere in `value`."""
+    if type(value) is MetadataRead:
+        return True
+    if type(value) is dict:
+        return any(holds_metadata_read(item) for item in value.values())
+    if isinstance(value, list):
+        return any(holds_metadata_read(item) for item in value)
+    return False
