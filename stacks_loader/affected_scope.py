@@ -376,7 +376,7 @@ def _load_only(
     stackset = StackSet({}, atmos, warnings)
     if not scope:
         return stackset
-    reader = ManifestReader(tree, environ, base_path=atmos.base_path)
+    reader = ManifestReader(tree, environ, base_path=atmos.base_path, key_delimiter=atmos.yaml_key_delimiter)
     importer = StackImporter(reader, atmos, index.files, warnings.append)
     stackset._importer = importer
     folders: dict[str, bool] = {}

@@ -61,6 +61,9 @@ class AtmosConfig:
     # integrations.atlantis.project_templates: template name -> its project `name` (context tokens)
     atlantis_project_templates: dict[str, str] = field(default_factory=dict)
     stores: dict[str, "StoreConfig"] = field(default_factory=dict)  # `stores:`, by name
+    # settings.yaml.key_delimiter (Atmos 1.221, experimental): unquoted `a.b:` keys in stack
+    # manifests are nested maps (`manifests.expand_key_delimiters`); "" = keys as written
+    yaml_key_delimiter: str = ""
     # what atmos.yaml says that Atmos reads silently and stackflow warns about once per load
     notes: tuple[str, ...] = field(default=(), compare=False)
 
@@ -124,6 +127,8 @@ def load_atmos_config(tree: SourceTree, environ: Mapping[str, str]) -> AtmosConf
             f"{config_file}: 'settings.list_merge_strategy' is {strategy!r}; "
             f"expected one of {', '.join(LIST_MERGE_STRATEGIES)}"
         )
+    key_delimiter = _key_delimiter(config_file, get.value("settings.yaml.key_delimiter"),
+                                   get.string("settings.experimental", "warn") or "warn", notes)
     delimiters = get.value("templates.settings.delimiters")
     if delimiters not in (None, ["{{", "}}"], ["'{{", "}}'"]):
         raise ConfigError(
@@ -161,6 +166,7 @@ def load_atmos_config(tree: SourceTree, environ: Mapping[str, str]) -> AtmosConf
         atlantis_project_templates=_atlantis_project_names(config_file, get.mapping(
             "integrations.atlantis.project_templates")),
         stores=_stores(config_file, get.value("stores"), notes),
+        yaml_key_delimiter=key_delimiter,
         notes=tuple(notes),
     )
 
@@ -230,6 +236,22 @@ class StoreConfig:
     def endpoint(self) -> str:
         """`endpoint`, else `endpoint_url` (Atmos: the first non-empty); "" = the AWS default."""
         return self.option("endpoint") or self.option("endpoint_url")
+
+
+def _key_delimiter(config_file: str, raw: Any, experimental: str, notes: list[str]) -> str:
+    """`settings.yaml.key_delimiter`, gated as Atmos gates experimental settings
+    (`settings.experimental`: `warn`, the default, and `silence` allow it; `error` and `disable` stop)."""
+    if raw in (None, ""):
+        return ""
+    if not isinstance(raw, str):
+        raise ConfigError(f"{config_file}: 'settings.yaml.key_delimiter' must be a string, not {raw!r}")
+    if experimental in ("error", "disable"):
+        raise ConfigError(f"{config_file}: 'settings.yaml.key_delimiter' is experimental and "
+                          f"'settings.experimental' is {experimental!r} (Atmos stops here too; set it to 'warn')")
+    if experimental != "silence":
+        notes.append(f"{config_file}: settings.yaml.key_delimiter {raw!r} is experimental in Atmos: unquoted keys "
+                     f"holding it are read as nested maps")
+    return raw
 
 
 def _stores(config_file: str, raw: Any, notes: list[str]) -> dict[str, StoreConfig]:

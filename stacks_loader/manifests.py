@@ -20,6 +20,7 @@ import yaml
 from stackflow.errors import ConfigError
 
 from .aws_facts import is_aws_fact_tag, parse_aws_fact
+from .key_delimiters import expand_key_delimiters
 from .filetypes import FileTypeError, include_extension, parse_dotenv, parse_hcl_attributes, parse_json
 from .model import ExecRef, StoreRef
 from .source import SourceTree, normalize_relpath
@@ -111,6 +112,8 @@ class _Loader(yaml.CSafeLoader):
         return super().resolve(kind, value, implicit)
 
     def construct_document(self, node: yaml.Node) -> Any:
+        if self.reader.key_delimiter:
+            expand_key_delimiters(node, self.reader.key_delimiter)
         self.deep_construct = True
         try:
             return self._construct(node)
@@ -374,8 +377,10 @@ class ManifestReader:
         base_path: str = "",
         allow_exec: bool = False,
         cli_config: bool = False,
+        key_delimiter: str = "",
     ) -> None:
         self.tree = tree
+        self.key_delimiter = key_delimiter  # atmos.yaml settings.yaml.key_delimiter ("" = none)
         self.environ = environ
         self.base_path = base_path
         self.allow_exec = allow_exec

@@ -160,7 +160,8 @@ def _load(tree: SourceTree, environ: Mapping[str, str], allow_exec: bool) -> Sta
     if not stack_files:
         raise ConfigError(f"{atmos.config_file}: stacks.base_path {atmos.stacks_base_path or '.'}/ has no files")
     manifests = stack_manifests(stack_files, atmos)
-    reader = ManifestReader(tree, environ, base_path=atmos.base_path, allow_exec=allow_exec)
+    reader = ManifestReader(tree, environ, base_path=atmos.base_path, allow_exec=allow_exec,
+                            key_delimiter=atmos.yaml_key_delimiter)
     importer = StackImporter(reader, atmos, stack_files, warn)
     stackset = StackSet({}, atmos, warnings, importer)
     folders: dict[str, bool] = {}
