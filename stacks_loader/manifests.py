@@ -24,6 +24,8 @@ from .key_delimiters import expand_key_delimiters
 from .filetypes import FileTypeError, include_extension, parse_dotenv, parse_hcl_attributes, parse_json
 from .model import ExecRef, StoreRef
 from .source import SourceTree, normalize_relpath
+from .merge import merge
+from .template_functions import go_string
 from .templates import TemplateError, render
 from .yaml_functions import (
     UNSET,
@@ -154,8 +156,20 @@ class _Loader(yaml.CSafeLoader):
             )
         self.flatten_mapping(node)
         mapping: dict[Any, Any] = {}
+        stringified: dict[str, tuple[type, Any]] | None = None
         for key_node, value_node in node.value:
             key = self._construct(key_node)
+            if type(key) in _KEY_SCALARS:
+                # Atmos' merge (normalizeMapReflect, 1.222) makes every key a string, as Go's %v
+                # prints it: `1: x` is the key "1", and meets a quoted "1" as the same key
+                original = (type(key), key)
+                key = _go_key(key)
+                stringified = stringified or {}
+                if stringified.get(key) == original:  # the same key twice, as written
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"duplicate key {key!r}", key_node.start_mark
+                    )
+                stringified[key] = original
             try:
                 seen = key in mapping
             except TypeError:
@@ -163,13 +177,35 @@ class _Loader(yaml.CSafeLoader):
                     None, None, "found an unhashable key", key_node.start_mark
                 ) from None
             if seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key!r}", key_node.start_mark
-                )
+                if stringified is None or key not in stringified:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"duplicate key {key!r}", key_node.start_mark
+                    )
+                self.path.append(key)
+                value = self._construct(value_node)
+                self.path.pop()
+                if type(value) is not dict or type(mapping[key]) is not dict:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"keys that Atmos reads as the same string {key!r} are not both maps, so "
+                        "they cannot be merged (quote the key)", key_node.start_mark)
+                mapping[key] = merge(mapping[key], value)
+                continue
             self.path.append(key)
             mapping[key] = self._construct(value_node)
             self.path.pop()
         return mapping
+
+
+def _go_key(key: Any) -> str:
+    """A scalar map key as Go's `%v` prints it (`1`, `1.5`, `1e+06`, `true`, `<nil>`)."""
+    if isinstance(key, bool):
+        return "true" if key else "false"
+    if isinstance(key, float):
+        return go_string(key)
+    return "<nil>" if key is None else str(key)
+
+
+_KEY_SCALARS = (int, float, bool, type(None))
 
 
 _STR, _MAP, _SEQ = "tag:yaml.org,2002:str", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"

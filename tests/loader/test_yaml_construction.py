@@ -7,7 +7,10 @@ import yaml
 
 from stackflow.errors import ConfigError
 from stackflow.stacks_loader.manifests import ManifestReader
+from stackflow.stacks_loader.model import InstanceRef
 from stackflow.stacks_loader.source import FolderTree
+
+from .repos import ctx, load_repo
 
 DOCUMENT = """\
 base: &base {size: 1, tags: {team: core}, list: [a, b]}
@@ -55,3 +58,36 @@ def test_yaml_v3_scalars_stay_strings(tmp_path):
 def test_bad_documents_are_config_errors_naming_the_problem(tmp_path, text, problem):
     with pytest.raises(ConfigError, match=problem):
         _parse(tmp_path, text)
+
+
+def test_map_keys_are_strings_as_atmos_merge_makes_them(tmp_path):
+    # Atmos' merge (normalizeMapReflect) prints every non-string key with Go's %v
+    stacks = load_repo(tmp_path, {
+        "stacks/deploy/dev.yaml": ctx("""
+            components:
+              terraform:
+                app:
+                  settings:
+                    depends_on:
+                      1: {component: vpc}
+                  vars:
+                    ports: {80: http, 1.5: x, true: y, 1000000.0: z, ~: n}
+                    merged: {1: {a: 1}, "1": {b: 2}}
+                vpc:
+                  vars: {}
+        """),
+    })
+    app = stacks.instances[InstanceRef("plat-ue1-dev", "app")]
+    assert app.vars["ports"] == {"80": "http", "1.5": "x", "true": "y", "1e+06": "z", "<nil>": "n"}
+    assert app.vars["merged"] == {"1": {"a": 1, "b": 2}}  # both maps: merged, as Atmos
+    assert app.settings["depends_on"] == {"1": {"component": "vpc"}}
+    assert [dep.parent.component for dep in app.dependencies] == ["vpc"]
+
+
+@pytest.mark.parametrize("body, message", [
+    ("{1: a, '1': b}", r"keys that Atmos reads as the same string '1' are not both maps"),
+    ("{1: {a: 1}, 1: {b: 2}}", r"duplicate key '1'"),
+])
+def test_keys_that_collide_as_strings_are_one_line_errors(tmp_path, body, message):
+    with pytest.raises(ConfigError, match=rf"stacks/deploy/dev.yaml:\d+: invalid YAML: {message}"):
+        load_repo(tmp_path, {"stacks/deploy/dev.yaml": ctx(f"components:\n  terraform:\n    app:\n      vars:\n        m: {body}\n")})
