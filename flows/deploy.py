@@ -42,6 +42,7 @@ from stackflow.stacks_loader.schedule import DeployQueue
 from stackflow.stacks_loader.selection import select_target
 from stackflow.stacks_loader.stages import validation_command
 from stackflow.stacks_loader.stores import StoreRead, fill_stores, store_reads
+from stackflow.stacks_loader.tag_selection import narrow_target, parse_tag_filter
 from stackflow.tasks.aws_facts import AwsFactReader, AwsFactValues
 from stackflow.tasks.git import head_commit
 from stackflow.tasks.locks import Lease, LockHolder, StackLocks, check_not_superseded
@@ -660,11 +661,14 @@ def deploy(
     base: str | None = None,
     head: str | None = None,
     affected_file: str | None = None,
+    tags: list[str] | None = None,
+    labels: list[str] | None = None,
 ) -> list[dict[str, Any]]:
     """Plan (and apply) the selected instances of an Atmos-style repo in dependency order.
 
     With `retry_of` (a ledger run id, Prefect flow run id or name), only what that run left
-    undone runs again, on the same commit; `repo` then defaults to that run's repo.
+    undone runs again, on the same commit; `repo` then defaults to that run's repo. `tags`
+    (`a,b`: any of them) and `labels` (`k=v`: every one) narrow the selection by metadata.
     """
     from stackflow.tasks.ledger.recorder import default_started_by, open_recorder
     from stackflow.tasks.ledger.retry import prepare_retry
@@ -672,8 +676,8 @@ def deploy(
     settings = load_settings(parallelism=parallelism)
     recorder = open_recorder(settings)  # every result goes to the ledger as it happens
     if retry_of:
-        if stacks or all_instances:
-            raise ConfigError("retry_of chooses the instances itself: drop stacks/all_instances")
+        if stacks or all_instances or tags or labels:
+            raise ConfigError("retry_of chooses the instances itself: drop stacks/all_instances/tags/labels")
         retry = prepare_retry(recorder.ledger, retry_of, settings, repo=repo or None,
                               include_rejected=include_rejected)
         if mode != retry.mode:
@@ -694,6 +698,7 @@ def deploy(
         else:
             target = select_target(repo_path, settings.environ(), stacks or [],
                                    all_instances=all_instances, allow_exec=settings.allow_exec)
+        target = narrow_target(target, parse_tag_filter(tags, labels))
         commit = head_commit(repo_path)
         previous_run = None
     run_id = str(flow_run_runtime.id or uuid.uuid4())

@@ -14,13 +14,23 @@ from .deferred_merge import DeferredMerge
 from .yaml_functions import MetadataRead
 
 
+def metadata_tags(metadata: dict[str, Any]) -> list[str]:
+    """`metadata.tags` as Atmos reads it (`tags.ToStringSlice`): its strings; [] when not a list."""
+    tags = metadata.get("tags")
+    return [tag for tag in tags if type(tag) is str] if type(tags) is list else []
+
+
+def metadata_labels(metadata: dict[str, Any]) -> dict[str, str]:
+    """`metadata.labels` as Atmos reads it (`tags.ToStringMap`): its string values, by key."""
+    labels = metadata.get("labels")
+    return {key: value for key, value in sorted(labels.items()) if type(value) is str} if type(labels) is dict else {}
+
+
 def metadata_value(read: MetadataRead, metadata: dict[str, Any]) -> Any:
     """What `read` gives for an instance whose merged metadata is `metadata` (a new container)."""
     if read.function == "tags":
-        tags = metadata.get("tags")
-        return [tag for tag in tags if type(tag) is str] if type(tags) is list else []
-    labels = metadata.get("labels")
-    strings = {key: value for key, value in sorted(labels.items()) if type(value) is str} if type(labels) is dict else {}
+        return metadata_tags(metadata)
+    strings = metadata_labels(metadata)
     if read.function == "labels":
         return strings
     return list(strings) if read.function == "labels.keys" else list(strings.values())

@@ -69,12 +69,14 @@ def run_deploy(args: argparse.Namespace) -> int:
     from stackflow.settings import load_settings
     from stackflow.stacks_loader.outcome import StackOutcome
     from stackflow.stacks_loader.selection import select_target
+    from stackflow.stacks_loader.tag_selection import narrow_target, parse_tag_filter
 
     mode = "plan" if args.command == "plan" or getattr(args, "plan_only", False) else args.mode
     if args.parallelism is not None and args.parallelism < 1:
         raise ConfigError(f"--parallelism {args.parallelism}: must be at least 1")
     if args.lock_timeout is not None and args.lock_timeout < 0:
         raise ConfigError(f"--lock-timeout {args.lock_timeout:g}: must not be negative")
+    tag_filter = parse_tag_filter(args.tags, args.labels)
     settings = load_settings(parallelism=args.parallelism)
     repo = Path(args.repo).resolve()
     # Validate the whole graph and the selection before any flow run (or server) starts.
@@ -91,6 +93,7 @@ def run_deploy(args: argparse.Namespace) -> int:
     else:
         target = select_target(repo, settings.environ(), args.stack,
                                all_instances=args.all_instances, allow_exec=settings.allow_exec)
+    target = narrow_target(target, tag_filter)
     if len(target.graph) == 0:
         if change:
             print("stackflow: the change affects no deployable instance; nothing to deploy", file=sys.stderr)
@@ -109,6 +112,7 @@ def run_deploy(args: argparse.Namespace) -> int:
                       mode=mode, parallelism=args.parallelism, fail_fast=args.fail_fast,
                       lock_timeout_s=args.lock_timeout, require_approval=args.require_approval,
                       auto_approve=args.auto_approve, base=args.base, head=args.head,
+                      tags=args.tags or None, labels=args.labels or None,
                       affected_file=str(Path(args.affected_file).resolve()) if args.affected_file else None)
         outcomes = [StackOutcome.from_json(d) for d in docs]
         code = 0

@@ -21,6 +21,10 @@ def add_selection(p: argparse.ArgumentParser) -> None:
     p.add_argument("--all", action="store_true", dest="all_instances", help="every deployable instance")
     p.add_argument("--stack", "-s", action="append", default=[], metavar="STACK[/COMPONENT]",
                    help="a stack, an instance or a glob (repeatable)")
+    p.add_argument("--tags", action="append", default=[], metavar="TAG[,TAG]",
+                   help="only instances whose metadata.tags has any of these (with the selection or a change)")
+    p.add_argument("--labels", action="append", default=[], metavar="KEY=VALUE[,KEY=VALUE]",
+                   help="only instances whose metadata.labels has every one of these")
 
 
 def emit(data: Any, fmt: str) -> None:

@@ -263,3 +263,27 @@ def test_include_rejected_adds_instances_rejected_at_a_gate(script, tmp_path):
     assert {str(r) for r in plain.target.graph.nodes} == {"dev/y"}
     gated = prepare_retry(ledger, str(run), settings, include_rejected=True)
     assert {str(r) for r in gated.target.graph.nodes} == {"dev/b", "dev/c", "dev/d", "dev/y"}
+
+
+def test_tags_and_labels_narrow_a_run_through_the_flow(scripted_deploy, script, tmp_path, capsys):
+    import yaml
+
+    repo = write_repo(tmp_path / "repo", EDGES)
+    manifest = repo / "stacks" / "dev.yaml"
+    data = yaml.safe_load(manifest.read_text())
+    for name, meta in {"a": {"tags": ["core"]}, "b": {"tags": ["web"], "labels": {"tier": "2"}},
+                       "c": {"tags": ["web"]}}.items():
+        data["components"]["terraform"][name]["metadata"] = meta
+    manifest.write_text(yaml.safe_dump(data))
+    script()
+    code, out, err = _cli(capsys, "deploy", "--repo", str(repo), "--all", "--tags", "web,core",
+                          "--labels", "tier=2", "--format", "json")
+    assert code == 0, err
+    assert [(o["stack"], o["component"], o["status"]) for o in json.loads(out)] == [("dev", "b", "succeeded")]
+    # the ledger records what the run covered
+    code, out, _ = _cli(capsys, "runs", "list", "--format", "json")
+    assert json.loads(out)[0]["results"] == {"succeeded": 1}
+    code, out, err = _cli(capsys, "deploy", "--repo", str(repo), "--stack", "dev/x", "--tags", "web")
+    assert code == 2 and out == "" and err.strip().endswith(
+        "--tags web: none of the 1 selected instance(s) matches (tags: any of them in metadata.tags; labels: every "
+        "one in metadata.labels)")
