@@ -12,6 +12,7 @@ import operator
 from dataclasses import dataclass
 from typing import Any
 
+from .deferred_merge import DEFERRED_MERGE_SECTIONS, function_paths, plan_deferred_merges
 from .merge import Tail, merge
 from .yaml_functions import settle
 
@@ -70,6 +71,26 @@ class ComponentPlans:
         self._settled: dict[Any, Any] = {}
         # where each layer holds YAML functions Atmos merges once resolved (`deferred_merge.py`), by identity
         self.function_paths: dict[int, Any] = {}
+        self._function_sections: dict[int, tuple[ComponentPlan, dict[str, Any]]] = {}
+
+    def function_sections(self, plan: "ComponentPlan") -> dict[str, tuple[tuple[Any, ...], ...] | None]:
+        """The sections whose layers in `plan` hold a post-merge YAML function (`deferred_merge.py`):
+        each with the functions' paths when, over no stack-wide layer, each function is alone at its
+        path (nothing to merge), else None."""
+        known = self._function_sections.get(id(plan))
+        if known is not None and known[0] is plan:
+            return known[1]
+        cache = self.function_paths
+        found: dict[str, tuple[tuple[Any, ...], ...] | None] = {}
+        for key in DEFERRED_MERGE_SECTIONS:
+            tail = getattr(plan, key)
+            paths = [path for layer in tail.layers for path, _ in function_paths(layer, cache)]
+            if paths:
+                alone = tail.read_over(None)
+                found[key] = tuple(paths) if plan_deferred_merges(key, alone, tail.layers, tail.strategy,
+                                                                   cache) is alone else None
+        self._function_sections[id(plan)] = (plan, found)  # the reference keeps the id from being reused
+        return found
 
     def stack_layers(self, *layers: Any) -> int:
         """A number standing for a stack's layers (strings by value, anything else by identity, empty

@@ -31,7 +31,13 @@ from .schema import REPORTED_SECTIONS
 from .component_outputs import FUNCTIONS as COMPONENT_FUNCTIONS
 from .component_outputs import NeedsInstances, PendingTemplate, deferred_value, render_value
 from .templates import Encoded, RunTimeText, RunTimeValue, TemplateError, render, root_fields
-from .deferred_merge import DEFERRED_MERGE_SECTIONS, plan_deferred_merges, settle_deferred_merges
+from .deferred_merge import (
+    DEFERRED_MERGE_SECTIONS,
+    function_paths,
+    plan_deferred_merges,
+    settle_deferred_merges,
+    value_at,
+)
 from .metadata_reads import fill_metadata_reads, holds_metadata_read
 from .yaml_functions import EnvFunction, TerraformFunction, settle_sections
 
@@ -121,6 +127,9 @@ class StackResolver:
         # atmos.yaml `auth` lies under the stacks' (Atmos' processAuthConfig)
         self.global_auth = merge_all([atmos.auth, config.get("auth"), terraform.get("auth")], strategy)
         self._chains: dict[str, tuple[str, ...]] = {}
+        # the sections' stack-wide layers, and which hold post-merge YAML functions (`_plan_deferred_merges`)
+        self._global_layers: dict[str, Any] | None = None
+        self._global_functions: frozenset[str] = frozenset()
         # shared by the stacks of a load: catalog components are the same sections in each
         self.plans = plans if plans is not None else ComponentPlans(
             inherit_metadata=atmos.inherit_metadata, inherit_source=atmos.inherit_source
@@ -654,17 +663,30 @@ class StackResolver:
 
     def _plan_deferred_merges(self, sec: dict[str, Any], plan: ComponentPlan) -> bool:
         """Put a `DeferredMerge` where Atmos merges a YAML function's value with other layers'
-        (`deferred_merge.py`); whether there is any."""
-        tf = self.terraform
-        globals_ = {"vars": self.global_vars, "settings": self.global_settings, "env": self.global_env,
-                    "providers": tf.get("providers"), "auth": self.global_auth, "required_providers": None,
-                    "hooks": self.global_hooks, "generate": self.global_generate}
+        (`deferred_merge.py`); whether there is any. Only the sections whose layers hold a
+        post-merge function are looked at (known per plan and per stack, once)."""
+        cache = self.plans.function_paths
+        if self._global_layers is None:
+            tf = self.terraform
+            self._global_layers = {
+                "vars": self.global_vars, "settings": self.global_settings, "env": self.global_env,
+                "providers": tf.get("providers"), "auth": self.global_auth, "required_providers": None,
+                "hooks": self.global_hooks, "generate": self.global_generate,
+            }
+            self._global_functions = frozenset(
+                key for key, layer in self._global_layers.items() if layer and function_paths(layer, cache))
         planned = False
-        for key in DEFERRED_MERGE_SECTIONS:
+        in_plan = self.plans.function_sections(plan)
+        for key in self._global_functions.union(in_plan):
+            lone = in_plan.get(key)
+            if lone is not None and key not in self._global_functions:
+                below = self._global_layers[key]  # under the plan's layers: it only matters where it sets a value
+                if not below or all(value_at(below, path) is None for path in lone):
+                    continue
             tail = getattr(plan, key)
             merged = sec[key]
-            sec[key] = plan_deferred_merges(key, merged, (globals_[key], *tail.layers), tail.strategy,
-                                            self.plans.function_paths)
+            sec[key] = plan_deferred_merges(key, merged, (self._global_layers[key], *tail.layers), tail.strategy,
+                                            cache)
             planned = planned or sec[key] is not merged
         return planned
 

@@ -73,7 +73,7 @@ class DeferredMerge:
 _NO_PATHS: list[tuple[tuple[Any, ...], Any]] = []
 
 
-def _function_paths(layer: dict[Any, Any], cache: dict[int, Any]) -> list[tuple[tuple[Any, ...], Any]]:
+def function_paths(layer: dict[Any, Any], cache: dict[int, Any]) -> list[tuple[tuple[Any, ...], Any]]:
     """Where `layer` holds post-merge functions (through maps only), remembered by identity."""
     known = cache.get(id(layer))
     if known is not None and known[0] is layer:
@@ -92,7 +92,7 @@ def _function_paths(layer: dict[Any, Any], cache: dict[int, Any]) -> list[tuple[
     return result
 
 
-def _value_at(layer: dict[Any, Any], path: tuple[Any, ...]) -> Any:
+def value_at(layer: dict[Any, Any], path: tuple[Any, ...]) -> Any:
     node: Any = layer
     for key in path:
         if type(node) is not dict or key not in node:
@@ -128,7 +128,7 @@ def plan_deferred_merges(
     present = [layer for layer in layers if layer]
     by_path: dict[tuple[Any, ...], dict[int, Any]] = {}
     for index, layer in enumerate(present):
-        for path, function in _function_paths(layer, cache):
+        for path, function in function_paths(layer, cache):
             by_path.setdefault(path, {})[index] = function
     if not by_path:
         return merged
@@ -141,10 +141,10 @@ def plan_deferred_merges(
             if index in functions:
                 values.append(functions[index])
             else:
-                value = _value_at(layer, path)
+                value = value_at(layer, path)
                 if value is not None:
                     values.append(_placeholders(value, deferred, path))
-        if len(values) == 1 and _value_at(merged, path) is values[0] and not any(
+        if len(values) == 1 and value_at(merged, path) is values[0] and not any(
             path[:n] in nodes for n in range(1, len(path))
         ):
             continue  # the function alone, where the plain merge put it: nothing to merge
