@@ -73,7 +73,7 @@ class ComponentPlans:
         self.function_paths: dict[int, Any] = {}
         self._function_sections: dict[int, tuple[ComponentPlan, dict[str, Any]]] = {}
 
-    def function_sections(self, plan: "ComponentPlan") -> dict[str, tuple[tuple[Any, ...], ...] | None]:
+    def function_sections(self, plan: ComponentPlan) -> dict[str, tuple[tuple[Any, ...], ...] | None]:
         """The sections whose layers in `plan` hold a post-merge YAML function (`deferred_merge.py`):
         each with the functions' paths when, over no stack-wide layer, each function is alone at its
         path (nothing to merge), else None."""
