@@ -32,7 +32,7 @@ from stackflow.errors import ConfigError
 from .component_outputs import PendingTemplate
 from .merge import merge
 from .model import ExecRef, StoreRef, TerraformOutputRef, TerraformOutputText
-from .yaml_functions import EnvFunction, MetadataRead, TemplateText, TerraformFunction
+from .yaml_functions import EnvFunction, MetadataRead, TemplateText, TerraformFunction, holds_kind, replace_kind
 
 # Atmos' `postMergeFunctions` (`!secret` and `!aws.*` are not among them: they merge as any value)
 _POST_MERGE = (EnvFunction, TemplateText, TerraformFunction, ExecRef, MetadataRead)
@@ -209,23 +209,7 @@ class _Probe:
 
 def settle_deferred_merges(value: Any, where: str) -> Any:
     """`value` with every `DeferredMerge` in it merged (containers copied along changed paths)."""
-    kind = type(value)
-    if kind is DeferredMerge:
-        return _settle(value, where)
-    if kind is dict:
-        out = None
-        for key, item in value.items():
-            new = settle_deferred_merges(item, where)
-            if new is not item:
-                if out is None:
-                    out = dict(value)
-                out[key] = new
-        return value if out is None else out
-    if isinstance(value, list):
-        items = [settle_deferred_merges(item, where) for item in value]
-        if any(new is not old for new, old in zip(items, value)):
-            return type(value)(items)
-    return value
+    return replace_kind(value, DeferredMerge, lambda node: _settle(node, where))
 
 
 def _settle(node: DeferredMerge, where: str) -> Any:
@@ -258,7 +242,7 @@ def _merge_values(values: list[Any], node: DeferredMerge, where: str) -> Any:
                 whole = [index for index in runtime if outcome is tried[index]]
                 if whole:  # one run-time value itself, whatever it turns out to be
                     outcomes.append(_Whole(whole[0]))
-                elif _holds_probe(outcome):
+                elif holds_kind(outcome, _Probe):
                     raise _Undeterminable
                 else:
                     outcomes.append(outcome)
@@ -279,16 +263,6 @@ def _kind(value: Any) -> str:
     if _is_runtime(value):
         return str(value.text if isinstance(value, PendingTemplate) else value)
     return {dict: "a map", list: "a list"}.get(type(value), "a scalar")
-
-
-def _holds_probe(value: Any) -> bool:
-    if type(value) is _Probe:
-        return True
-    if type(value) is dict:
-        return any(_holds_probe(item) for item in value.values())
-    if isinstance(value, list):
-        return any(_holds_probe(item) for item in value)
-    return False
 
 
 def merge_deferred_values(values: list[Any], strategy: str) -> Any:

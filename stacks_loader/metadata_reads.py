@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from .deferred_merge import DeferredMerge
-from .yaml_functions import MetadataRead
+from .yaml_functions import MetadataRead, holds_kind, replace_kind
 
 
 def metadata_tags(metadata: dict[str, Any]) -> list[str]:
@@ -37,35 +37,12 @@ def metadata_value(read: MetadataRead, metadata: dict[str, Any]) -> Any:
 
 
 def fill_metadata_reads(value: Any, metadata: dict[str, Any]) -> Any:
-    """`value` with every `MetadataRead` in it replaced; containers are rebuilt only along changed
-    paths (parsed data is shared between instances)."""
-    kind = type(value)
-    if kind is MetadataRead:
-        return metadata_value(value, metadata)
-    if kind is DeferredMerge:
-        return value.map(lambda item: fill_metadata_reads(item, metadata))
-    if kind is dict:
-        out: dict[Any, Any] | None = None
-        for key, item in value.items():
-            new = fill_metadata_reads(item, metadata)
-            if new is not item:
-                if out is None:
-                    out = dict(value)
-                out[key] = new
-        return value if out is None else out
-    if isinstance(value, list):  # an `!append` list too, kept as one
-        items = [fill_metadata_reads(item, metadata) for item in value]
-        if any(new is not old for new, old in zip(items, value)):
-            return type(value)(items)
-    return value
+    """`value` with every `MetadataRead` in it replaced, inside `DeferredMerge`s too (copied along
+    changed paths only)."""
+    value = replace_kind(value, MetadataRead, lambda read: metadata_value(read, metadata))
+    return replace_kind(value, DeferredMerge, lambda node: node.map(lambda item: fill_metadata_reads(item, metadata)))
 
 
 def holds_metadata_read(value: Any) -> bool:
     """Whether a `MetadataRead` is anywhere in `value`."""
-    if type(value) is MetadataRead:
-        return True
-    if type(value) is dict:
-        return any(holds_metadata_read(item) for item in value.values())
-    if isinstance(value, list):
-        return any(holds_metadata_read(item) for item in value)
-    return False
+    return holds_kind(value, MetadataRead)

@@ -311,3 +311,36 @@ def parse_output_expression(expression: str) -> tuple[str, str]:
             " '.key', '[index]' or '[\"key\"]' steps, and an optional '// default' (no other yq operators)"
         )
     return match.group(0), path
+
+
+def replace_kind(value: Any, kind: type, replace: Any) -> Any:
+    """`value` with every `kind` object in it (in maps and lists, at any depth) replaced by
+    `replace(it)`; containers are rebuilt only along changed paths (parsed data is shared)."""
+    found = type(value)
+    if found is kind:
+        return replace(value)
+    if found is dict:
+        out: dict[Any, Any] | None = None
+        for key, item in value.items():
+            new = replace_kind(item, kind, replace)
+            if new is not item:
+                if out is None:
+                    out = dict(value)
+                out[key] = new
+        return value if out is None else out
+    if isinstance(value, list):  # an `AppendList` stays one
+        items = [replace_kind(item, kind, replace) for item in value]
+        if any(new is not old for new, old in zip(items, value)):
+            return type(value)(items)
+    return value
+
+
+def holds_kind(value: Any, kind: type) -> bool:
+    """Whether a `kind` object is anywhere in `value` (in maps and lists)."""
+    if type(value) is kind:
+        return True
+    if type(value) is dict:
+        return any(holds_kind(item, kind) for item in value.values())
+    if isinstance(value, list):
+        return any(holds_kind(item, kind) for item in value)
+    return False

@@ -19,24 +19,10 @@ from stackflow.stacks_loader.model import InstanceRef, TerraformOutputRef
 
 from stackflow.errors import ConfigError
 
-from .repos import ctx, load_repo, write_repo
+from .repos import ATMOS_YAML, ctx, load_repo, write_repo
 
 DEV = "plat-ue1-dev"
-TEMPLATES = """\
-base_path: "."
-components:
-  terraform:
-    base_path: components/terraform
-stacks:
-  base_path: stacks
-  included_paths: ["deploy/**/*"]
-  name_pattern: "{tenant}-{environment}-{stage}"
-templates:
-  settings:
-    enabled: true
-    sprig: {enabled: true}
-"""
-APPEND = TEMPLATES + "settings:\n  list_merge_strategy: append\n"
+TEMPLATES = ATMOS_YAML + "templates:\n  settings:\n    enabled: true\n    sprig: {enabled: true}\n"
 
 
 def inst(stacks, component: str = "app", stack: str = DEV):
