@@ -116,6 +116,7 @@ def affected_between_trees(
         found = instance_reasons(inst, base.instances.get(ref), changed_files, changed_set, modules, sections)
         if found is not None:
             affected[ref] = found
+    _refuse_ambiguous(head, base, affected, changed_files, changed_set, modules, sections)
     deleted = deleted_instances(base, head)
     aset = AffectedSet(affected, deleted, head, base, include_dependents, changed_files)
     if include_dependents and affected:
@@ -124,6 +125,26 @@ def affected_between_trees(
             aset.dependents |= graph.descendants(ref)
         aset.dependents -= set(affected)
     return aset
+
+
+def _refuse_ambiguous(head: StackSet, base: StackSet, affected: dict[InstanceRef, Any], *compare: Any) -> None:
+    """Instances two manifests of their stack resolve differently (`StackSet.ambiguous`).
+
+    Ambiguous in head, one may stay out of the answer only when untouched (neither version
+    changed); otherwise it is refused. Ambiguous in base only, head settled it: affected when
+    head differs from either base version.
+    """
+    for ref in sorted(head.ambiguous.keys() | base.ambiguous.keys()):
+        inst = head.instances.get(ref)
+        if inst is None or not inst.deployable:
+            continue
+        other, before = head.ambiguous.get(ref), base.ambiguous.get(ref)
+        if other is None:  # settled in head
+            found = affected.get(ref) or instance_reasons(inst, before, *compare)
+            if found is not None:
+                affected[ref] = found
+        elif ref in affected or before is None or instance_reasons(other, before, *compare) is not None:
+            head.refuse_ambiguous([ref], "describe affected")
 
 
 def instance_reasons(

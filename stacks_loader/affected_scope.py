@@ -409,7 +409,7 @@ def _load_only(
                 item = resolver._instance(name)  # noqa: SLF001 (resolve() does this for every name)
                 inst = item.instance
                 ref = dependency_reader.refs.get(inst.stack, inst.component)
-                if not claim_instance(stackset.instances, ref, inst, atmos):
+                if not claim_instance(stackset, ref, inst):
                     continue
                 if item.legacy:
                     pending.append((inst, item.legacy))

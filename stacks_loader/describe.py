@@ -34,6 +34,7 @@ def describe_component(
         stacks = {r.stack for r in stackset.instances}
         why = f"no stack {stack!r}" if stack not in stacks else f"stack {stack!r} has no component {component!r}"
         raise ConfigError(f"describe component {component!r} -s {stack!r}: {why}")
+    stackset.refuse_ambiguous([ref], "describe component")
     doc = describe_instance(inst, stackset)
     if provenance:
         doc["provenance"] = stackset.provenance(ref)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import posixpath
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -48,6 +48,9 @@ class StackSet:
     warnings: list[str] = field(default_factory=list)
     _importer: StackImporter | None = field(default=None, repr=False, compare=False)
     _visits: dict[str, list[Visit]] = field(default_factory=dict, repr=False, compare=False)
+    # instances two manifests of one stack resolve differently: the later manifest's version (the
+    # earlier one is in `instances`); what needs them is refused (`refuse_ambiguous`)
+    ambiguous: dict[InstanceRef, StackInstance] = field(default_factory=dict)
 
     def deployable(self) -> dict[InstanceRef, StackInstance]:
         return {ref: inst for ref, inst in self.instances.items() if inst.deployable}
@@ -97,6 +100,17 @@ class StackSet:
             self.atmos.config_file,
             self.atmos.env,
         )
+
+    def refuse_ambiguous(self, refs: Iterable[InstanceRef], what: str) -> None:
+        """A `ConfigError` when one of `refs` is defined differently by two manifests of its stack."""
+        for ref in sorted(set(refs) & self.ambiguous.keys()) if self.ambiguous else ():
+            raise ConfigError(f"{self._ambiguity(ref)}, so {what} is refused (a component of a stack split over "
+                              "several manifests must resolve the same in each)")
+
+    def _ambiguity(self, ref: InstanceRef) -> str:
+        first, other = self.instances[ref], self.ambiguous[ref]
+        return (f"stack {ref.stack!r} component {ref.component!r} is defined differently by two manifests of the "
+                f"stack: {self.atmos.stacks_path(first.stack_file)} and {self.atmos.stacks_path(other.stack_file)}")
 
     def _refuse_or_drop(self, inst: StackInstance, dep: Dependency) -> None:
         """An edge from a parent that is not deployable: a `ConfigError` when the parent is unknown
@@ -201,7 +215,7 @@ def _load(tree: SourceTree, environ: Mapping[str, str], allow_exec: bool) -> Sta
         resolved: list[ResolvedInstance] = resolver.resolve()
         for item in resolved:
             inst = item.instance
-            if not claim_instance(stackset.instances, refs.get(inst.stack, inst.component), inst, atmos):
+            if not claim_instance(stackset, refs.get(inst.stack, inst.component), inst):
                 continue  # the same instance from an earlier manifest of its stack: that one is kept
             if item.legacy:
                 pending.append((inst, item.legacy))
@@ -214,25 +228,24 @@ def _load(tree: SourceTree, environ: Mapping[str, str], allow_exec: bool) -> Sta
     return stackset
 
 
-def claim_instance(
-    instances: dict[InstanceRef, StackInstance], ref: InstanceRef, inst: StackInstance, atmos: AtmosConfig
-) -> bool:
-    """Whether `inst` is new (then it is added as `ref`), or an equal copy from a later manifest (False).
+def claim_instance(stackset: StackSet, ref: InstanceRef, inst: StackInstance) -> bool:
+    """Whether `inst` is new (then it is added as `ref`), or a copy from a later manifest (False).
 
     As Atmos' parent-scoped multi-file stacks: several top-level manifests may produce one stack,
     each resolving its own components in its own scope; an instance two of them produce (a
-    catalog both import) must resolve the same, and the lexically first manifest owns it.
-    Manifests are resolved in sorted order, so the first one seen is that one.
+    catalog both import) should resolve the same, and the lexically first manifest owns it.
+    Manifests are resolved in sorted order, so the first one seen is that one. Resolved
+    differently, it is ambiguous, as in Atmos (whose `describe stacks` keeps whichever manifest
+    its map walk meets last, and whose `describe component` refuses it): the load goes on, with a
+    warning, and whatever needs that instance is refused (`StackSet.refuse_ambiguous`).
     """
-    owner = instances.setdefault(ref, inst)  # one hash of `ref` in the common case
+    owner = stackset.instances.setdefault(ref, inst)  # one hash of `ref` in the common case
     if owner is inst:
         return True
-    if replace(inst, stack_file=owner.stack_file, imports=owner.imports) != owner:
-        raise ConfigError(
-            f"stack {inst.stack!r} component {inst.component!r} is defined differently by two manifests of "
-            f"the stack: {atmos.stacks_path(owner.stack_file)} and {atmos.stacks_path(inst.stack_file)} "
-            "(a component of a stack split over several manifests must resolve the same in each)"
-        )
+    if ref not in stackset.ambiguous and replace(inst, stack_file=owner.stack_file, imports=owner.imports) != owner:
+        stackset.ambiguous[ref] = inst
+        stackset._warn(f"{stackset._ambiguity(ref)}: describe shows the first; deploying it, describe component "
+                       "and describe affected touching it are refused")
     return False
 
 

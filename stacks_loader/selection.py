@@ -127,6 +127,7 @@ def select_refs(
 def _target(stackset: "StackSet", graph: DependencyGraph, selected: set[InstanceRef],
             excluded: dict[InstanceRef, str]) -> DeployTarget:
     """The selected subgraph, with stage promotion edges, as one run covers it."""
+    stackset.refuse_ambiguous(selected, "this run")
     for ref in sorted(selected):
         _refuse_run_time_values(stackset.instances[ref], stackset.atmos)
     run_graph = graph.subgraph(selected)

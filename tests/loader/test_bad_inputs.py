@@ -76,11 +76,8 @@ CASES = [
     Case("stack-name-missing-var", {DEV_FILE: "vars: {tenant: plat, environment: ue1}\n"
                                               "components: {terraform: {vpc: {}}}\n"},
          [DEV_FILE, "component 'vpc'", "var 'stage' is not set"]),
-    # one stack over two manifests is fine (Atmos' parent-scoped stacks); one instance two ways is not
-    Case("two-files-one-instance", {**dev("components: {terraform: {vpc: {vars: {a: 1}}}}\n"),
-                                    "stacks/deploy/dev-copy.yaml": ctx("components: {terraform: {vpc: {vars: {a: 2}}}}\n")},
-         ["stack 'plat-ue1-dev' component 'vpc'", "defined differently", "stacks/deploy/dev-copy.yaml",
-          "stacks/deploy/dev.yaml"]),
+    # (one instance resolved two ways by two manifests of its stack: refused where it is needed,
+    # test_sections.test_an_instance_two_manifests_resolve_differently_is_refused_where_needed)
     Case("locals-of-the-importer", {"stacks/catalog/vpc.yaml": "components: {terraform: {vpc: {vars: "
                                                               "{name: '{{ .locals.prefix }}-vpc'}}}}\n",
                                     **dev("import: [catalog/vpc]\nlocals: {prefix: acme}\n")},

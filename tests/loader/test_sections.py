@@ -6,8 +6,9 @@ import pytest
 
 from stackflow.errors import ConfigError
 from stackflow.stacks_loader.model import InstanceRef
+from stackflow.stacks_loader.source import FolderTree
 
-from .repos import ctx, load_repo
+from .repos import ctx, load_repo, write_repo
 
 DEV = "plat-ue1-dev"
 
@@ -531,12 +532,63 @@ def test_a_component_two_manifests_of_a_stack_import_alike_is_owned_by_the_first
     stacks = load_repo(tmp_path, files)
     assert sorted(map(str, stacks.instances)) == [f"{DEV}/chatops", f"{DEV}/dns", f"{DEV}/shared"]
     assert stacks.instances[ref("shared")].stack_file == "deploy/01-network.yaml"
-    # a global of one manifest reaches its copy of the catalog component: now the two differ
-    files["stacks/deploy/02-platform.yaml"] = "vars: {team: platform}\n" + files["stacks/deploy/02-platform.yaml"]
-    with pytest.raises(ConfigError, match=r"^stack 'plat-ue1-dev' component 'shared' is defined differently by two "
-                                          r"manifests of the stack: stacks/deploy/01-network.yaml and "
-                                          r"stacks/deploy/02-platform.yaml"):
-        load_repo(tmp_path / "conflict", files)
+
+
+AMBIGUOUS = {
+    "components/terraform/shared/main.tf": 'variable "x" {}\n',
+    "stacks/catalog/shared.yaml": """
+        vars: {tenant: plat, environment: ue1, stage: dev}
+        components: {terraform: {shared: {vars: {from: catalog}}}}
+    """,
+    "stacks/deploy/01-network.yaml": "import: [catalog/shared]\ncomponents: {terraform: {dns: {}}}\n",
+    # a global of this manifest reaches its copy of the catalog component: the two differ
+    "stacks/deploy/02-platform.yaml": "vars: {team: platform}\nimport: [catalog/shared]\n"
+                                      "components: {terraform: {chatops: {}}}\n",
+}
+AMBIGUITY = (r"stack 'plat-ue1-dev' component 'shared' is defined differently by two manifests of the stack: "
+             r"stacks/deploy/01-network.yaml and stacks/deploy/02-platform.yaml")
+
+
+def test_an_instance_two_manifests_resolve_differently_is_refused_where_needed(tmp_path):
+    # As Atmos: its describe stacks keeps one of them (whichever its map walk meets last) and its
+    # describe component refuses; stackflow loads, warns, shows the first, and refuses what needs it
+    from stackflow.stacks_loader.describe import describe_component
+    from stackflow.stacks_loader.selection import select_target
+
+    stacks = load_repo(tmp_path, AMBIGUOUS)
+    assert stacks.instances[ref("shared")].vars == {"tenant": "plat", "environment": "ue1", "stage": "dev",
+                                                    "from": "catalog"}
+    assert [w for w in stacks.warnings if "defined differently" in w] == [
+        AMBIGUITY + ": describe shows the first; deploying it, describe component and describe "
+        "affected touching it are refused"]
+    assert len(stacks.graph()) == 3
+    with pytest.raises(ConfigError, match="^" + AMBIGUITY + r", so describe component is refused"):
+        describe_component(stacks, "shared", DEV)
+    with pytest.raises(ConfigError, match="^" + AMBIGUITY + r", so this run is refused"):
+        select_target(tmp_path, {}, [DEV])
+    assert [r.component for r in select_target(tmp_path, {}, [f"{DEV}/dns", f"{DEV}/chatops"]).graph.nodes] == [
+        "chatops", "dns"]
+
+
+def test_describe_affected_refuses_an_ambiguous_instance_only_when_the_change_touches_it(tmp_path):
+    from stackflow.stacks_loader.affected import affected_between_trees
+
+    base = write_repo(tmp_path / "base", AMBIGUOUS)
+    untouched = write_repo(tmp_path / "untouched", {**AMBIGUOUS, "stacks/deploy/01-network.yaml":
+                                                    "import: [catalog/shared]\ncomponents: {terraform: {dns: {vars: {x: 1}}}}\n"})
+    aset = affected_between_trees(FolderTree(base), FolderTree(untouched), ["stacks/deploy/01-network.yaml"])
+    assert [str(r) for r in aset.affected] == [f"{DEV}/dns"]
+    touched = write_repo(tmp_path / "touched", {**AMBIGUOUS, "stacks/deploy/02-platform.yaml":
+                                                "vars: {team: data}\nimport: [catalog/shared]\n"
+                                                "components: {terraform: {chatops: {}}}\n"})
+    with pytest.raises(ConfigError, match="^" + AMBIGUITY + r", so describe affected is refused"):
+        affected_between_trees(FolderTree(base), FolderTree(touched), ["stacks/deploy/02-platform.yaml"])
+    # settled in head (the global moved into the component): affected, as it differs from a base version
+    settled = write_repo(tmp_path / "settled", {**AMBIGUOUS, "stacks/deploy/02-platform.yaml":
+                                                "import: [catalog/shared]\ncomponents: {terraform: {chatops: "
+                                                "{vars: {team: platform}}}}\n"})
+    aset = affected_between_trees(FolderTree(base), FolderTree(settled), ["stacks/deploy/02-platform.yaml"])
+    assert [str(r) for r in aset.affected] == [f"{DEV}/shared"]
 
 
 def test_a_stack_split_over_manifests_does_not_share_bases_between_them(tmp_path):
