@@ -116,7 +116,7 @@ def affected_between_trees(
         found = instance_reasons(inst, base.instances.get(ref), changed_files, changed_set, modules, sections)
         if found is not None:
             affected[ref] = found
-    _refuse_ambiguous(head, base, affected, changed_files, changed_set, modules, sections)
+    _by_manifest(head, base, affected, changed_files, changed_set, modules, sections)
     deleted = deleted_instances(base, head)
     aset = AffectedSet(affected, deleted, head, base, include_dependents, changed_files)
     if include_dependents and affected:
@@ -127,24 +127,28 @@ def affected_between_trees(
     return aset
 
 
-def _refuse_ambiguous(head: StackSet, base: StackSet, affected: dict[InstanceRef, Any], *compare: Any) -> None:
-    """Instances two manifests of their stack resolve differently (`StackSet.ambiguous`).
-
-    Ambiguous in head, one may stay out of the answer only when untouched (neither version
-    changed); otherwise it is refused. Ambiguous in base only, head settled it: affected when
-    head differs from either base version.
-    """
-    for ref in sorted(head.ambiguous.keys() | base.ambiguous.keys()):
+def _by_manifest(head: StackSet, base: StackSet, affected: dict[InstanceRef, Any], *compare: Any) -> None:
+    """Instances several manifests of their stack produce (`StackSet.versions`, Atmos' top-level
+    stack composition): affected when one manifest's version changed, each compared with that
+    manifest's version in base. So an instance two manifests resolve differently is reported as
+    any other (deploying it is refused), and the scoped comparison, which may load only the
+    changed manifest, gives the same answer."""
+    for ref in sorted(head.versions.keys() | base.versions.keys()):
         inst = head.instances.get(ref)
         if inst is None or not inst.deployable:
             continue
-        other, before = head.ambiguous.get(ref), base.ambiguous.get(ref)
-        if other is None:  # settled in head
-            found = affected.get(ref) or instance_reasons(inst, before, *compare)
+        now = {v.stack_file: v for v in head.versions.get(ref, [inst])}
+        before_owner = base.instances.get(ref)
+        before = {v.stack_file: v for v in base.versions.get(ref, [before_owner] if before_owner else [])}
+        found = None
+        for manifest in sorted(now):
+            found = instance_reasons(now[manifest], before.get(manifest), *compare)
             if found is not None:
-                affected[ref] = found
-        elif ref in affected or before is None or instance_reasons(other, before, *compare) is not None:
-            head.refuse_ambiguous([ref], "describe affected")
+                break
+        if found is None:
+            affected.pop(ref, None)
+        else:
+            affected[ref] = found
 
 
 def instance_reasons(

@@ -48,8 +48,10 @@ class StackSet:
     warnings: list[str] = field(default_factory=list)
     _importer: StackImporter | None = field(default=None, repr=False, compare=False)
     _visits: dict[str, list[Visit]] = field(default_factory=dict, repr=False, compare=False)
-    # instances two manifests of one stack resolve differently: the later manifest's version (the
-    # earlier one is in `instances`); what needs them is refused (`refuse_ambiguous`)
+    # instances several manifests of one stack produce: every manifest's version, the owner's first
+    versions: dict[InstanceRef, list[StackInstance]] = field(default_factory=dict)
+    # those the manifests resolve differently: the first other version (the owner's is in
+    # `instances`); what needs them is refused (`refuse_ambiguous`)
     ambiguous: dict[InstanceRef, StackInstance] = field(default_factory=dict)
 
     def deployable(self) -> dict[InstanceRef, StackInstance]:
@@ -242,10 +244,11 @@ def claim_instance(stackset: StackSet, ref: InstanceRef, inst: StackInstance) ->
     owner = stackset.instances.setdefault(ref, inst)  # one hash of `ref` in the common case
     if owner is inst:
         return True
+    stackset.versions.setdefault(ref, [owner]).append(inst)  # `describe affected` compares each manifest's
     if ref not in stackset.ambiguous and replace(inst, stack_file=owner.stack_file, imports=owner.imports) != owner:
         stackset.ambiguous[ref] = inst
-        stackset._warn(f"{stackset._ambiguity(ref)}: describe shows the first; deploying it, describe component "
-                       "and describe affected touching it are refused")
+        stackset._warn(f"{stackset._ambiguity(ref)}: describe shows the first; deploying it and describe "
+                       "component are refused")
     return False
 
 

@@ -559,8 +559,7 @@ def test_an_instance_two_manifests_resolve_differently_is_refused_where_needed(t
     assert stacks.instances[ref("shared")].vars == {"tenant": "plat", "environment": "ue1", "stage": "dev",
                                                     "from": "catalog"}
     assert [w for w in stacks.warnings if "defined differently" in w] == [
-        AMBIGUITY + ": describe shows the first; deploying it, describe component and describe "
-        "affected touching it are refused"]
+        AMBIGUITY + ": describe shows the first; deploying it and describe component are refused"]
     assert len(stacks.graph()) == 3
     with pytest.raises(ConfigError, match="^" + AMBIGUITY + r", so describe component is refused"):
         describe_component(stacks, "shared", DEV)
@@ -570,31 +569,27 @@ def test_an_instance_two_manifests_resolve_differently_is_refused_where_needed(t
         "chatops", "dns"]
 
 
-def test_describe_affected_refuses_an_ambiguous_instance_only_when_the_change_touches_it(tmp_path):
+def test_describe_affected_compares_each_manifests_version_and_scoped_agrees(tmp_path):
     from stackflow.stacks_loader.affected import affected_between_trees
+    from stackflow.stacks_loader.affected_scope import affected_scoped
+
+    def both(head_files: dict[str, str], changed: str) -> list[str]:
+        head = write_repo(tmp_path / str(len(list(tmp_path.iterdir()))), head_files)
+        full = affected_between_trees(FolderTree(base), FolderTree(head), [changed])
+        scoped = affected_scoped(FolderTree(base), FolderTree(head), [changed])
+        assert [(str(r), f.reasons) for r, f in sorted(full.affected.items())] == [
+            (str(r), f.reasons) for r, f in sorted(scoped.affected.items())]
+        return [str(r) for r in sorted(full.affected)]
 
     base = write_repo(tmp_path / "base", AMBIGUOUS)
-    untouched = write_repo(tmp_path / "untouched", {**AMBIGUOUS, "stacks/deploy/01-network.yaml":
-                                                    "import: [catalog/shared]\ncomponents: {terraform: {dns: {vars: {x: 1}}}}\n"})
-    aset = affected_between_trees(FolderTree(base), FolderTree(untouched), ["stacks/deploy/01-network.yaml"])
-    assert [str(r) for r in aset.affected] == [f"{DEV}/dns"]
-    touched = write_repo(tmp_path / "touched", {**AMBIGUOUS, "stacks/deploy/02-platform.yaml":
-                                                "vars: {team: data}\nimport: [catalog/shared]\n"
-                                                "components: {terraform: {chatops: {}}}\n"})
-    with pytest.raises(ConfigError, match="^" + AMBIGUITY + r", so describe affected is refused"):
-        affected_between_trees(FolderTree(base), FolderTree(touched), ["stacks/deploy/02-platform.yaml"])
-    # settled in head (the global moved into the component): affected, as it differs from a base version
-    settled = write_repo(tmp_path / "settled", {**AMBIGUOUS, "stacks/deploy/02-platform.yaml":
-                                                "import: [catalog/shared]\ncomponents: {terraform: {chatops: "
-                                                "{vars: {team: platform}}}}\n"})
-    aset = affected_between_trees(FolderTree(base), FolderTree(settled), ["stacks/deploy/02-platform.yaml"])
-    assert [str(r) for r in aset.affected] == [f"{DEV}/shared"]
-
-
-def test_a_stack_split_over_manifests_does_not_share_bases_between_them(tmp_path):
-    with pytest.raises(ConfigError, match=r"stacks/deploy/02-platform.yaml: component 'chatops' inherits from "
-                                          r"'dns' \(metadata.inherits\), but 'dns' is not defined"):
-        load_repo(tmp_path, {
-            "stacks/deploy/01-network.yaml": ctx("components: {terraform: {dns: {vars: {name: dns}}}}"),
-            "stacks/deploy/02-platform.yaml": ctx("components: {terraform: {chatops: {metadata: {inherits: [dns]}}}}"),
-        })
+    network, platform = "stacks/deploy/01-network.yaml", "stacks/deploy/02-platform.yaml"
+    # the change leaves both versions of the ambiguous instance as they were
+    assert both({**AMBIGUOUS, network: "import: [catalog/shared]\ncomponents: {terraform: {dns: {vars: {x: 1}}}}\n"},
+                network) == [f"{DEV}/dns"]
+    # it changes one manifest's version: affected (and a run selecting it is refused)
+    assert both({**AMBIGUOUS, platform: "vars: {team: data}\nimport: [catalog/shared]\n"
+                                        "components: {terraform: {chatops: {}}}\n"}, platform) == [
+        f"{DEV}/chatops", f"{DEV}/shared"]
+    # it settles the ambiguity (the global moves into one component): that manifest's version changed
+    assert both({**AMBIGUOUS, platform: "import: [catalog/shared]\ncomponents: {terraform: {chatops: "
+                                        "{vars: {team: platform}}}}\n"}, platform) == [f"{DEV}/shared"]
