@@ -15,8 +15,9 @@ from typing import Any
 
 from stackflow.errors import ConfigError
 
-from .atmos_config_imports import with_imports
+from .atmos_config_imports import default_imports, with_imports
 from .manifests import ManifestReader
+from .merge import merge
 from .schema import COMPARABLE_SECTIONS
 from .source import SourceTree, normalize_relpath
 from .yaml_functions import AppendList, EnvFunction, RepoRoot, settle
@@ -85,7 +86,17 @@ def load_atmos_config(tree: SourceTree, environ: Mapping[str, str]) -> AtmosConf
     if not isinstance(raw, dict):
         raise ConfigError(f"{config_file}: expected a mapping at the top level")
     # `!append` lists append to what the imports set, as in stack manifests; then plain lists
-    raw = settle(with_imports(tree, config_file, raw, read, environ), unset=False)
+    raw = with_imports(tree, config_file, raw, read, environ)
+    defaults: dict[str, Any] = {}
+    for path in default_imports(tree, config_file):  # atmos.d/: merged plainly (their own imports are not read)
+        data = read(path)
+        if data is None:
+            continue
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path}: expected a mapping at the top level (Atmos merges atmos.d/ files under "
+                              f"{config_file})")
+        defaults = merge(defaults, {key: value for key, value in data.items() if key != "import"})
+    raw = settle(merge(defaults, raw) if defaults else raw, unset=False)
     raw = _with_environment(raw, environ)
     get = _Fields(config_file, raw)
 

@@ -4,7 +4,7 @@ Each entry is a file, a folder (every `.yaml`/`.yml` under it) or a glob (`confi
 relative to the importing file's `base_path` (its own folder by default). The imports merge in
 order, a glob's files shallowest first then by path, and the importing file's own settings win.
 Imported files may import again. Remote imports (`https://…`) are refused: the loader reads only
-the repository.
+the repository. Under all of it lie the `atmos.d/` and `.atmos.d/` folders (`default_imports`).
 """
 
 from __future__ import annotations
@@ -55,6 +55,20 @@ def with_imports(
             merged = merge(merged, with_imports(tree, path, data, read, environ, (*chain, config_file)))
     own = {key: value for key, value in raw.items() if key != "import"}
     return merge(merged, own)
+
+
+def default_imports(tree: SourceTree, config_file: str) -> list[str]:
+    """The files Atmos merges under atmos.yaml before anything else (`mergeDefaultImports`): every
+    `.yaml`/`.yml` under `atmos.d/` and `.atmos.d/` at the repository root, then beside atmos.yaml
+    (the later win), each folder's files shallowest first then by path."""
+    folders = ["", posixpath.dirname(config_file)]
+    found: list[str] = []
+    for folder in dict.fromkeys(folders):
+        for name in ("atmos.d", ".atmos.d"):
+            path = posixpath.join(folder, name) if folder else name
+            if tree.is_dir(path):
+                found += _by_depth(_prefer_yaml([f for f in tree.walk_files(path) if f.endswith(_EXTENSIONS)]))
+    return found
 
 
 def _import_base(tree: SourceTree, config_file: str, raw: dict[str, Any], environ: Mapping[str, str]) -> str:

@@ -198,3 +198,23 @@ def test_repo_root_in_atmos_yaml_is_the_repository_root_and_refused_in_stack_man
             "atmos.yaml": "stacks: {base_path: stacks, included_paths: ['*.yaml'], name_pattern: '{stage}'}\n",
             "stacks/dev.yaml": "vars: {stage: dev}\ncomponents: {terraform: {vpc: {vars: {root: !repo-root }}}}\n",
         }, atmos=None)
+
+
+def test_atmos_d_folders_merge_under_atmos_yaml_as_in_atmos(tmp_path):
+    # Atmos' mergeDefaultImports: atmos.d/ then .atmos.d/ at the repository root, then beside
+    # atmos.yaml, every .yaml under them shallowest first; its explicit imports and itself win
+    files = {
+        "components/terraform/vpc/main.tf": 'variable "x" {}\n',
+        "config/atmos.yaml": "base_path: ..\ncomponents: {terraform: {base_path: components/terraform}}\n",
+        "atmos.d/stacks.yaml": "stacks: {base_path: wrong, name_pattern: '{stage}'}\n",
+        "config/atmos.d/stacks.yaml": "stacks: {base_path: stacks, included_paths: ['deploy/*']}\n",
+        "config/.atmos.d/nested/naming.yml": "stacks: {name_pattern: '{tenant}-{stage}'}\n",
+        "stacks/deploy/dev.yaml": "vars: {tenant: plat, stage: dev}\ncomponents: {terraform: {vpc: {}}}\n",
+    }
+    stacks = load_repo(tmp_path, files, {"ATMOS_CLI_CONFIG_PATH": "config"}, atmos=None)
+    assert sorted(map(str, stacks.instances)) == ["plat-dev/vpc"]
+    assert stacks.atmos.imported_files == ("atmos.d/stacks.yaml", "config/atmos.d/stacks.yaml",
+                                           "config/.atmos.d/nested/naming.yml")
+    files["config/atmos.yaml"] += "stacks: {name_pattern: '{stage}'}\n"  # atmos.yaml itself wins
+    assert sorted(map(str, load_repo(tmp_path / "own", files, {"ATMOS_CLI_CONFIG_PATH": "config"},
+                                     atmos=None).instances)) == ["dev/vpc"]
