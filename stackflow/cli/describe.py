@@ -6,9 +6,11 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from .options import add_repo, emit
 
@@ -47,9 +49,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     d_aff.add_argument("--stack", "-s", default=None, help="only the instances of this stack (as Atmos)")
     d_aff.add_argument("--exclude-locked", action="store_true",
                        help="leave out instances with metadata.locked: true (as Atmos)")
-    d_aff.add_argument("--format", choices=["json", "yaml", "text"], default="json",
-                       help="json / yaml: atmos describe affected; text: the blast radius")
+    d_aff.add_argument("--format", choices=["json", "yaml", "text", "matrix"], default="json",
+                       help="json / yaml: atmos describe affected; text: the blast radius; matrix: a GitHub "
+                            "Actions matrix (as Atmos)")
     d_aff.add_argument("--file", default=None, help="write the result to this file instead of printing it")
+    d_aff.add_argument("--output-file", default=None, metavar="FILE",
+                       help="with --format matrix: append matrix=... and count=N to this file ($GITHUB_OUTPUT)")
     d_aff.set_defaults(handler=describe_affected)
     d_dep = dsub.add_parser("dependents", help="instances that depend on one instance")
     d_dep.add_argument("component")
@@ -120,6 +125,8 @@ def describe_affected(args: argparse.Namespace) -> int:
     from stackflow.stacks_loader.affected_filter import filter_affected
     from stackflow.tasks.git import affected_against_clone, affected_between, default_base
 
+    if args.output_file and args.format != "matrix":
+        raise ConfigError("--output-file is only supported with --format matrix (as Atmos)")
     settings = load_settings()
     given = [(flag, value) for flag, value in (("--base", args.base), ("--ref", args.ref), ("--sha", args.sha),
                                                ("--repo-path", args.repo_path)) if value]
@@ -137,12 +144,28 @@ def describe_affected(args: argparse.Namespace) -> int:
     aset = filter_affected(aset, stack=args.stack, exclude_locked=args.exclude_locked)
     for warning in aset.head.warnings:
         print(f"stackflow: warning: {warning}", file=sys.stderr)
+    if args.format == "matrix":
+        write_matrix(affected_to_json(aset), args.output_file)
+        return 0
     with _output(args.file):
         if args.format == "text":
             print(blast_radius_text(aset, base_label=base_label, head_label=args.head))
         else:
             emit(affected_to_json(aset), args.format)
     return 0
+
+
+def write_matrix(entries: list[dict[str, Any]], output_file: str | None) -> None:
+    """Atmos' `--format matrix`: `{"include": [{stack, component, component_path, component_type}]}`
+    as compact JSON, printed, or appended to `output_file` as `matrix=…` and `count=N` lines."""
+    keys = ("stack", "component", "component_path", "component_type")
+    text = json.dumps({"include": [{key: entry.get(key, "") for key in keys} for entry in entries]},
+                      separators=(",", ":"))
+    if output_file is None:
+        print(text)
+        return
+    with open(output_file, "a", encoding="utf-8") as out:
+        out.write(f"matrix={text}\ncount={len(entries)}\n")
 
 
 @contextlib.contextmanager

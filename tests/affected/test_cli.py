@@ -168,3 +168,26 @@ def test_describe_affected_defaults_to_the_remotes_default_branch_as_atmos(tmp_p
     assert [(i["stack"], i["component"]) for i in _affected_json(capsys, work)] == [(DEV, "vpc"), (PROD, "vpc")]
     code, _, err = _run(capsys, "describe", "affected", "--repo", str(origin))  # no remote: say what to give
     assert code == 2 and "no --base given and refs/remotes/origin/HEAD does not exist" in err
+
+
+def test_describe_affected_matrix_for_github_actions_as_atmos(tmp_path, capsys):
+    repo = two_commits(tmp_path / "repo", FILES, {"components/terraform/vpc/main.tf": TF,
+                                                  "stacks/deploy/prod.yaml": None})
+    every = _affected_json(capsys, repo, "--base", "HEAD~1")
+    code, out, err = _run(capsys, "describe", "affected", "--repo", str(repo), "--base", "HEAD~1", "--format", "matrix")
+    assert code == 0, err
+    assert out == json.dumps({"include": [{"stack": i["stack"], "component": i["component"],
+                                           "component_path": i["component_path"],
+                                           "component_type": "terraform"} for i in every]},
+                             separators=(",", ":")) + "\n"
+    github_output = tmp_path / "github_output"
+    github_output.write_text("earlier=1\n")
+    code, out, _ = _run(capsys, "describe", "affected", "--repo", str(repo), "--base", "HEAD~1", "--format", "matrix",
+                        "--output-file", str(github_output))
+    lines = github_output.read_text().splitlines()
+    assert code == 0 and out == "" and lines[0] == "earlier=1" and lines[2] == f"count={len(every)}"
+    assert json.loads(lines[1].removeprefix("matrix="))["include"][0]["component_type"] == "terraform"
+    code, _, err = _run(capsys, "describe", "affected", "--repo", str(repo), "--base", "HEAD~1",
+                        "--output-file", str(github_output))
+    assert code == 2 and err.strip() == "stackflow: error: --output-file is only supported with --format matrix " \
+                                        "(as Atmos)"
