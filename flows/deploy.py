@@ -8,12 +8,13 @@ graph bookkeeping lives in `stacks_loader.schedule`; this module only turns it i
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import threading
 import time
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -35,7 +36,8 @@ from stackflow.stacks_loader.atmos_config import StoreConfig
 from stackflow.stacks_loader.aws_facts import aws_facts_in, fill_aws_facts
 from stackflow.stacks_loader.deferred import fill_deferred
 from stackflow.stacks_loader.graph import DependencyGraph
-from stackflow.stacks_loader.model import AwsFact, InstanceRef, StackInstance, StoreRef
+from stackflow.stacks_loader.exec_values import exec_refs_in, fill_exec
+from stackflow.stacks_loader.model import AwsFact, ExecRef, InstanceRef, StackInstance, StoreRef
 from stackflow.stacks_loader.outcome import StackOutcome
 from stackflow.stacks_loader.report import summary_markdown
 from stackflow.stacks_loader.schedule import DeployQueue
@@ -44,6 +46,7 @@ from stackflow.stacks_loader.stages import validation_command
 from stackflow.stacks_loader.stores import StoreRead, fill_stores, store_reads
 from stackflow.stacks_loader.tag_selection import narrow_target, parse_tag_filter
 from stackflow.tasks.aws_facts import AwsFactReader, AwsFactValues
+from stackflow.tasks.exec_commands import ExecRunner
 from stackflow.tasks.git import head_commit
 from stackflow.tasks.locks import Lease, LockHolder, StackLocks, check_not_superseded
 from stackflow.tasks.state_lock import (
@@ -200,10 +203,11 @@ def apply_instance(
 
 @dataclass(frozen=True)
 class RunTimeValues:
-    """What an instance's vars read as it starts: store values and `!aws.*` facts."""
+    """What an instance's vars read as it starts: store values, `!aws.*` facts, `!exec` outputs."""
 
     stores: StoreValues
     facts: AwsFactValues
+    execs: dict[ExecRef, Any] = field(default_factory=dict)
 
 
 @task(name="stores", task_run_name="stores {label}", cache_policy=NO_CACHE, persist_result=False)
@@ -213,12 +217,15 @@ def read_instance_stores(
     reads: dict[StoreRef, StoreRead],
     aws: AwsFactReader,
     facts: frozenset[AwsFact],
+    runner: ExecRunner | None = None,
+    execs: frozenset[ExecRef] = frozenset(),
 ) -> RunTimeValues:
-    """The instance's `!store` / `!store.get` values and `!aws.*` facts, read right before it plans
-    (never persisted: they may be secrets)."""
-    values = RunTimeValues(reader.read_values(reads, label), aws.read_facts(facts, label))
-    get_run_logger().info("%s: read %d store value(s) and %d AWS fact(s)", label, len(values.stores.values),
-                          len(values.facts.values))
+    """The instance's `!store` / `!store.get` values, `!aws.*` facts and `!exec` outputs, read right
+    before it plans (never persisted: they may be secrets)."""
+    values = RunTimeValues(reader.read_values(reads, label), aws.read_facts(facts, label),
+                           runner.run(execs, label) if runner is not None and execs else {})
+    get_run_logger().info("%s: read %d store value(s), %d AWS fact(s) and %d !exec output(s)", label,
+                          len(values.stores.values), len(values.facts.values), len(values.execs))
     return values
 
 
@@ -307,8 +314,11 @@ class _GraphRun:
         stores: Mapping[str, StoreConfig] | None = None,
         store_reader: StoreReader | None = None,
         aws_reader: AwsFactReader | None = None,
+        exec_runner: ExecRunner | None = None,
     ) -> None:
         self.approvals = approvals
+        # `!exec` values (kept only when allowed) run in the repository, with this process' environment
+        self.exec_runner = exec_runner or ExecRunner(repo or Path.cwd(), dict(os.environ), command_timeout_s)
         self.stores = stores or {}  # atmos.yaml `stores:`; none configured = no instance reads one
         self.store_reader = store_reader or StoreReader()
         self.aws_reader = aws_reader or AwsFactReader()  # one per run: STS asked once at most
@@ -398,10 +408,12 @@ class _GraphRun:
             self._failed(ref, ConfigError(f"{ref}: {exc}"))
             return
         facts = aws_facts_in(instance.vars)
-        if reads or facts:
+        execs = exec_refs_in(instance.vars)
+        if reads or facts or execs:
             future = read_instance_stores.submit(label=str(ref), reader=quote(self.store_reader),
                                                  reads=quote(reads), aws=quote(self.aws_reader),
-                                                 facts=quote(facts))
+                                                 facts=quote(facts), runner=quote(self.exec_runner),
+                                                 execs=quote(execs))
             future.add_done_callback(lambda f: self.events.put((ref, "stores", f)))
             return
         self._fill(ref, instance.vars)
@@ -412,6 +424,8 @@ class _GraphRun:
             vars_ = fill_stores(vars_, values.stores.values)
         if values.facts.values:
             vars_ = fill_aws_facts(vars_, values.facts.values)
+        if values.execs:
+            vars_ = fill_exec(vars_, values.execs)
         self._fill(ref, vars_)
 
     def _fill(self, ref: InstanceRef, vars_: dict[str, Any]) -> None:
@@ -628,6 +642,7 @@ def run_graph(
     stores: Mapping[str, StoreConfig] | None = None,
     store_reader: StoreReader | None = None,
     aws_reader: AwsFactReader | None = None,
+    exec_runner: ExecRunner | None = None,
 ) -> list[StackOutcome]:
     """Run every instance of `graph` through `steps`, parents first (children first to destroy).
 
@@ -639,7 +654,7 @@ def run_graph(
         retries=retries, retry_delay_s=retry_delay_s, durations=durations,
         recorder=recorder or NullRecorder(), repo=repo, command_timeout_s=command_timeout_s,
         locks=locks, run_info=run_info, lock_timeout_s=lock_timeout_s, approvals=approvals,
-        stores=stores, store_reader=store_reader, aws_reader=aws_reader,
+        stores=stores, store_reader=store_reader, aws_reader=aws_reader, exec_runner=exec_runner,
     ).run()
 
 
@@ -722,6 +737,7 @@ def deploy(
             repo=repo_path, command_timeout_s=settings.command_timeout_s,
             locks=open_locks(settings), run_info=run_info, lock_timeout_s=lock_timeout_s,
             approvals=approval_policy, stores=target.stores,
+            exec_runner=ExecRunner(repo_path, settings.environ(), settings.command_timeout_s),
         )
         for ref, why in sorted(target.excluded.items()):  # named by the selection, but disabled
             outcomes.append(StackOutcome(ref.stack, ref.component, "excluded", why))

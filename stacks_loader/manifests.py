@@ -271,8 +271,8 @@ def _function(loader: _Loader, suffix: str, node: yaml.Node) -> Any:
     if suffix == "exec":
         if not reader.allow_exec:
             raise ConfigError(
-                f"{where}: !exec is refused: the loader never runs commands "
-                "(load with allow_exec=True to keep it as a deferred ExecRef for the shell layer)"
+                f"{where}: !exec is refused: it runs a command from the repository (set STACKFLOW_ALLOW_EXEC=true "
+                "to let runs execute it as the instance starts)"
             )
         if not args:
             raise ConfigError(f"{where}: !exec needs a command")

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from stackflow.errors import ConfigError
 
 from .graph import DependencyGraph
-from .model import AwsFact, InstanceRef, StackInstance, StoreRef
+from .model import AwsFact, ExecRef, InstanceRef, StackInstance, StoreRef
 from .stages import stage_edges
 from .stores import plan_store_read
 
@@ -153,6 +153,10 @@ def _refuse_run_time_values(inst: StackInstance, atmos: AtmosConfig) -> None:
                 if section == "vars":
                     continue
                 why = f"stackflow fills !aws.* values in vars only, not in {section}"
+            elif isinstance(value, ExecRef):
+                if section == "vars":
+                    continue
+                why = f"stackflow runs !exec commands for vars only, not in {section}"
             elif not isinstance(value, StoreRef):
                 continue
             elif section != "vars":

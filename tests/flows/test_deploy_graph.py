@@ -191,3 +191,36 @@ def test_aws_facts_are_filled_into_the_vars_each_instance_plans_with_and_sts_is_
                   "(Organizations DescribeOrganization: AWSOrganizationsNotInUseException)")
     assert "s/no-org" not in planned
     assert isinstance(instances[InstanceRef("s", "a")].vars["account"], AwsFact)  # the instance keeps its facts
+
+
+def test_exec_commands_run_as_each_instance_starts_and_a_failing_one_fails_only_it(tmp_path):
+    from stackflow.stacks_loader.model import ExecRef
+    from stackflow.tasks.exec_commands import ExecRunner
+
+    (tmp_path / "ids.json").write_text('{"vpc": "vpc-123", "azs": ["a", "b"]}\n')
+    instances = make_instances({"s/child": ["s/a"], "s/bad": []})
+    instances[InstanceRef("s", "a")].vars = {"ids": ExecRef("cat ids.json", "stacks/s.yaml"),
+                                             "who": {"name": ExecRef("printf 'x%s\\n\\n' \"$WHO\"", "stacks/s.yaml")}}
+    instances[InstanceRef("s", "bad")].vars = {"v": ExecRef("echo oops >&2; exit 3", "stacks/s.yaml")}
+    planned: dict[str, dict] = {}
+
+    class RecordingSteps(FakeSteps):
+        def plan(self, instance, resolved_vars, **kw):
+            planned[str(instance.ref)] = resolved_vars
+            return super().plan(instance, resolved_vars, **kw)
+
+    graph = DependencyGraph.from_instances(instances)
+    runner = ExecRunner(tmp_path, {"PATH": "/usr/bin:/bin", "WHO": "-ops"}, timeout_s=30)
+
+    @flow(name="graph-test")
+    def _f():
+        return run_graph(graph, instances, RecordingSteps(), exec_runner=runner)
+
+    out = {o.instance: o for o in _f()}
+    # run in the repository with stackflow's environment; JSON read as JSON, trailing newlines dropped
+    assert planned["s/a"] == {"ids": {"vpc": "vpc-123", "azs": ["a", "b"]}, "who": {"name": "x-ops"}}
+    assert out["s/child"].status == "succeeded"
+    assert (out["s/bad"].status, out["s/bad"].cause) == (
+        "failed", "s/bad: stacks/s.yaml: !exec echo oops >&2; exit 3: exited with 3: oops")
+    assert "s/bad" not in planned
+    assert isinstance(instances[InstanceRef("s", "a")].vars["ids"], ExecRef)  # the instance keeps its command

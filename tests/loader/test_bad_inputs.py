@@ -112,7 +112,7 @@ CASES = [
     Case("base-path-outside-repo", {"atmos.yaml": "base_path: ../..\nstacks: {included_paths: ['*']}\n"},
          ["atmos.yaml: base_path", "outside the repository"]),
     Case("exec-refused", dev("components: {terraform: {vpc: {vars: {x: !exec date}}}}\n"),
-         [DEV_FILE + ":2", "!exec is refused", "allow_exec=True"]),
+         [DEV_FILE + ":2", "!exec is refused", "STACKFLOW_ALLOW_EXEC=true"]),
     Case("store-without-arguments", dev("components: {terraform: {vpc: {vars: {x: !store }}}}\n"),
          [DEV_FILE + ":2", "!store needs arguments"]),
     Case("unknown-tag", dev("components: {terraform: {vpc: {vars: {x: !random 1 9}}}}\n"),
