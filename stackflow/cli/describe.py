@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .options import add_repo, emit
+from .options import add_go_bool, add_repo, emit
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -44,11 +44,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     d_aff.add_argument("--repo-path", default=None, metavar="DIR",
                        help="compare with the HEAD commit of an already cloned target repository instead of --base")
     d_aff.add_argument("--head", default="HEAD", help="git ref with the change (default: HEAD)")
-    d_aff.add_argument("--include-dependents", action="store_true",
-                       help="also every instance that depends on an affected one")
+    # Atmos' boolean flags take Go's `--flag=false` too: its GitHub action passes them so
+    add_go_bool(d_aff, "--include-dependents", "also every instance that depends on an affected one")
     d_aff.add_argument("--stack", "-s", default=None, help="only the instances of this stack (as Atmos)")
-    d_aff.add_argument("--exclude-locked", action="store_true",
-                       help="leave out instances with metadata.locked: true (as Atmos)")
+    add_go_bool(d_aff, "--exclude-locked", "leave out instances with metadata.locked: true (as Atmos)")
+    add_go_bool(d_aff, "--include-settings", "each instance's settings (stackflow's default; "
+                                             "--include-settings=false gives null, as Atmos without it)", True)
     d_aff.add_argument("--format", choices=["json", "yaml", "text", "matrix"], default="json",
                        help="json / yaml: atmos describe affected; text: the blast radius; matrix: a GitHub "
                             "Actions matrix (as Atmos)")
@@ -144,15 +145,26 @@ def describe_affected(args: argparse.Namespace) -> int:
     aset = filter_affected(aset, stack=args.stack, exclude_locked=args.exclude_locked)
     for warning in aset.head.warnings:
         print(f"stackflow: warning: {warning}", file=sys.stderr)
+    items = affected_to_json(aset)
+    if not args.include_settings:
+        for item in items:
+            _drop_settings(item)
     if args.format == "matrix":
-        write_matrix(affected_to_json(aset), args.output_file)
+        write_matrix(items, args.output_file)
         return 0
     with _output(args.file):
         if args.format == "text":
             print(blast_radius_text(aset, base_label=base_label, head_label=args.head))
         else:
-            emit(affected_to_json(aset), args.format)
+            emit(items, args.format)
     return 0
+
+
+def _drop_settings(item: dict[str, Any]) -> None:
+    """Atmos without `--include-settings`: `settings` is null, in dependents too."""
+    item["settings"] = None
+    for dependent in item.get("dependents") or ():
+        _drop_settings(dependent)
 
 
 def write_matrix(entries: list[dict[str, Any]], output_file: str | None) -> None:

@@ -17,6 +17,24 @@ def add_repo(p: argparse.ArgumentParser) -> None:
     p.add_argument("--repo", default=".", help="path of the Atmos-style repo (default: .)")
 
 
+_GO_TRUE = ("1", "t", "T", "TRUE", "true", "True")
+_GO_FALSE = ("0", "f", "F", "FALSE", "false", "False")
+
+
+def _go_bool(text: str) -> bool:
+    """A boolean as Go's strconv.ParseBool reads it (Atmos' flags are Go flags)."""
+    if text in _GO_TRUE:
+        return True
+    if text in _GO_FALSE:
+        return False
+    raise argparse.ArgumentTypeError(f"{text!r} is not a boolean (true or false)")
+
+
+def add_go_bool(p: argparse.ArgumentParser, flag: str, help_text: str, default: bool = False) -> None:
+    """A boolean flag that also takes Go's `--flag=true|false`, as Atmos' flags do."""
+    p.add_argument(flag, nargs="?", const=True, default=default, type=_go_bool, metavar="BOOL", help=help_text)
+
+
 def add_selection(p: argparse.ArgumentParser) -> None:
     p.add_argument("--all", action="store_true", dest="all_instances", help="every deployable instance")
     p.add_argument("--stack", "-s", action="append", default=[], metavar="STACK[/COMPONENT]",

@@ -191,3 +191,28 @@ def test_describe_affected_matrix_for_github_actions_as_atmos(tmp_path, capsys):
                         "--output-file", str(github_output))
     assert code == 2 and err.strip() == "stackflow: error: --output-file is only supported with --format matrix " \
                                         "(as Atmos)"
+
+
+def test_describe_affected_takes_the_arguments_atmos_github_action_passes(tmp_path, capsys):
+    # cloudposse/github-action-atmos-affected-stacks builds Go-style flags: --flag=true|false
+    from .gitrepos import git
+
+    repo = two_commits(tmp_path / "repo", FILES, {"components/terraform/vpc/main.tf": TF})
+    clone = tmp_path / "base-ref"
+    git(tmp_path, "clone", "-q", str(repo), str(clone))
+    git(clone, "checkout", "-q", "HEAD~1")
+    with_all = _affected_json(capsys, repo, "--base", "HEAD~1", "--include-dependents")
+    out_file = tmp_path / "affected-stacks.json"
+    code, _, err = _run(capsys, "describe", "affected", "--repo", str(repo), "--include-settings=false",
+                        f"--repo-path={clone}", "--include-dependents=true", f"--file={out_file}")
+    assert code == 0, err
+    action = json.loads(out_file.read_text())
+    assert [i["stack_slug"] for i in action] == [i["stack_slug"] for i in with_all]
+    assert all(i["settings"] is None for i in action) and any(i["dependents"] for i in action)
+    assert all(d["settings"] is None for i in action for d in i["dependents"])
+    assert any(i["settings"] is not None for i in with_all)  # stackflow's default includes them
+    assert _affected_json(capsys, repo, "--base", "HEAD~1", "--include-dependents=false",
+                          "--exclude-locked=false") == _affected_json(capsys, repo, "--base", "HEAD~1")
+    code, _, err = _run(capsys, "describe", "affected", "--repo", str(repo), "--base", "HEAD~1",
+                        "--include-dependents=maybe")
+    assert code == 2 and "'maybe' is not a boolean (true or false)" in err and err.count("\n") == 1
