@@ -73,3 +73,14 @@ class FakeSteps:
     def window(self, name: str) -> tuple[float, float]:
         spans = [(a, b) for s, n, a, b in self.events if n == name]
         return min(a for a, _ in spans), max(b for _, b in spans)
+
+
+@dataclass
+class RecordingSteps(FakeSteps):
+    """`FakeSteps` that keep the vars each instance was planned with (`planned["s/a"]`)."""
+
+    planned: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def plan(self, instance: StackInstance, resolved_vars: dict[str, Any], **kw: Any) -> PlanResult:
+        self.planned[str(instance.ref)] = resolved_vars
+        return super().plan(instance, resolved_vars, **kw)

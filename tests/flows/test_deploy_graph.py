@@ -11,7 +11,7 @@ from stackflow.stacks_loader.model import AwsFact, InstanceRef, TerraformOutputR
 from stackflow.tasks.aws_facts import AwsFactReader
 from tests.unit.test_aws_facts import FakeAws
 
-from .fake_steps import FakeSteps, make_instances
+from .fake_steps import FakeSteps, RecordingSteps, make_instances
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
 
@@ -141,18 +141,14 @@ def test_a_plan_of_a_child_uses_the_yq_default_until_its_parent_is_applied():
     parent = InstanceRef("s", "a")
     instances[InstanceRef("s", "with-default")].vars = {"id": TerraformOutputRef(parent, "id", default='"vpc-0"')}
     instances[InstanceRef("s", "without")].vars = {"id": TerraformOutputRef(parent, "id")}
-    planned: dict[str, dict] = {}
-
-    class RecordingSteps(FakeSteps):
-        def plan(self, instance, resolved_vars, **kw):
-            planned[str(instance.ref)] = resolved_vars
-            return super().plan(instance, resolved_vars, **kw)
+    steps = RecordingSteps()
+    planned = steps.planned
 
     graph = DependencyGraph.from_instances(instances)
 
     @flow(name="graph-test")
     def _f():
-        return run_graph(graph, instances, RecordingSteps(), mode="plan")
+        return run_graph(graph, instances, steps, mode="plan")
 
     out = {o.instance: o for o in _f()}
     assert out["s/with-default"].status == "succeeded" and planned["s/with-default"] == {"id": "vpc-0"}
@@ -167,19 +163,15 @@ def test_aws_facts_are_filled_into_the_vars_each_instance_plans_with_and_sts_is_
     instances[InstanceRef("s", "b")].vars = {"tags": {"arn": AwsFact("caller_identity_arn")}}
     instances[InstanceRef("s", "no-org")].vars = {"org": AwsFact("organization_id")}
     instances[InstanceRef("s", "child")].vars = {"plain": 1}
-    planned: dict[str, dict] = {}
-
-    class RecordingSteps(FakeSteps):
-        def plan(self, instance, resolved_vars, **kw):
-            planned[str(instance.ref)] = resolved_vars
-            return super().plan(instance, resolved_vars, **kw)
+    steps = RecordingSteps()
+    planned = steps.planned
 
     fake = FakeAws(organization=None)
     graph = DependencyGraph.from_instances(instances)
 
     @flow(name="graph-test")
     def _f():
-        return run_graph(graph, instances, RecordingSteps(), aws_reader=AwsFactReader(fake, {"AWS_REGION": "eu-west-1"}))
+        return run_graph(graph, instances, steps, aws_reader=AwsFactReader(fake, {"AWS_REGION": "eu-west-1"}))
 
     out = {o.instance: o for o in _f()}
     assert planned["s/a"] == {"account": "123456789012", "region": "eu-west-1"}
@@ -202,19 +194,15 @@ def test_exec_commands_run_as_each_instance_starts_and_a_failing_one_fails_only_
     instances[InstanceRef("s", "a")].vars = {"ids": ExecRef("cat ids.json", "stacks/s.yaml"),
                                              "who": {"name": ExecRef("printf 'x%s\\n\\n' \"$WHO\"", "stacks/s.yaml")}}
     instances[InstanceRef("s", "bad")].vars = {"v": ExecRef("echo oops >&2; exit 3", "stacks/s.yaml")}
-    planned: dict[str, dict] = {}
-
-    class RecordingSteps(FakeSteps):
-        def plan(self, instance, resolved_vars, **kw):
-            planned[str(instance.ref)] = resolved_vars
-            return super().plan(instance, resolved_vars, **kw)
+    steps = RecordingSteps()
+    planned = steps.planned
 
     graph = DependencyGraph.from_instances(instances)
     runner = ExecRunner(tmp_path, {"PATH": "/usr/bin:/bin", "WHO": "-ops"}, timeout_s=30)
 
     @flow(name="graph-test")
     def _f():
-        return run_graph(graph, instances, RecordingSteps(), exec_runner=runner)
+        return run_graph(graph, instances, steps, exec_runner=runner)
 
     out = {o.instance: o for o in _f()}
     # run in the repository with stackflow's environment; JSON read as JSON, trailing newlines dropped
