@@ -50,6 +50,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_go_bool(d_aff, "--exclude-locked", "leave out instances with metadata.locked: true (as Atmos)")
     add_go_bool(d_aff, "--include-settings", "each instance's settings (stackflow's default; "
                                              "--include-settings=false gives null, as Atmos without it)", True)
+    # Atmos' switches for what it runs while it loads; stackflow never runs a run-time function then
+    d_aff.add_argument("--skip", action="append", default=[], metavar="FUNCTION",
+                       help="Atmos' functions not to run while loading: only the run-time ones (terraform.output, "
+                            "terraform.state, store, store.get, exec, aws.*), which stackflow never runs then")
+    add_go_bool(d_aff, "--process-functions", "must stay true: stackflow resolves !env, !template, !include... "
+                                              "and never runs the run-time functions while loading", True)
+    add_go_bool(d_aff, "--process-templates", "must stay true: stackflow always renders templates", True)
     d_aff.add_argument("--format", choices=["json", "yaml", "text", "matrix"], default="json",
                        help="json / yaml: atmos describe affected; text: the blast radius; matrix: a GitHub "
                             "Actions matrix (as Atmos)")
@@ -128,6 +135,7 @@ def describe_affected(args: argparse.Namespace) -> int:
 
     if args.output_file and args.format != "matrix":
         raise ConfigError("--output-file is only supported with --format matrix (as Atmos)")
+    _check_loading_switches(args)
     settings = load_settings()
     given = [(flag, value) for flag, value in (("--base", args.base), ("--ref", args.ref), ("--sha", args.sha),
                                                ("--repo-path", args.repo_path)) if value]
@@ -158,6 +166,29 @@ def describe_affected(args: argparse.Namespace) -> int:
         else:
             emit(items, args.format)
     return 0
+
+
+_RUN_TIME_FUNCTIONS = ("terraform.output", "terraform.state", "store", "store.get", "exec", "secret",
+                      "aws.account_id", "aws.caller_identity_arn", "aws.caller_identity_user_id", "aws.region",
+                      "aws.organization_id")
+
+
+def _check_loading_switches(args: argparse.Namespace) -> None:
+    """Atmos' `--skip`, `--process-functions`, `--process-templates`: accepted where stackflow already
+    does what they ask (it never runs a run-time function while loading), refused otherwise."""
+    from stackflow.errors import ConfigError
+
+    for value in args.skip:
+        for name in filter(None, (part.strip().removeprefix("!") for part in value.split(","))):
+            if name not in _RUN_TIME_FUNCTIONS:
+                raise ConfigError(f"--skip {name}: stackflow resolves !{name} while loading; only the run-time "
+                                  f"functions can be skipped ({', '.join(_RUN_TIME_FUNCTIONS)}), and it never runs "
+                                  "those then")
+    for flag, on in (("--process-functions", args.process_functions), ("--process-templates", args.process_templates)):
+        if not on:
+            raise ConfigError(f"{flag}=false is not supported: stackflow compares resolved values (it renders "
+                              "templates and !env / !template / !include, and never runs the run-time functions "
+                              "while loading)")
 
 
 def _drop_settings(item: dict[str, Any]) -> None:

@@ -216,3 +216,15 @@ def test_describe_affected_takes_the_arguments_atmos_github_action_passes(tmp_pa
     code, _, err = _run(capsys, "describe", "affected", "--repo", str(repo), "--base", "HEAD~1",
                         "--include-dependents=maybe")
     assert code == 2 and "'maybe' is not a boolean (true or false)" in err and err.count("\n") == 1
+
+
+def test_describe_affected_skip_and_process_switches_as_far_as_stackflow_honours_them(tmp_path, capsys):
+    repo = two_commits(tmp_path / "repo", FILES, {"components/terraform/vpc/main.tf": TF})
+    plain = _affected_json(capsys, repo, "--base", "HEAD~1")
+    # the GitHub action's skip-atmos-functions input: stackflow never runs these while loading
+    assert _affected_json(capsys, repo, "--base", "HEAD~1", "--skip=terraform.output",
+                          "--skip", "store,!exec", "--process-functions=true", "--process-templates") == plain
+    for argv, message in ((("--skip=env",), "--skip env: stackflow resolves !env while loading"),
+                          (("--process-templates=false",), "--process-templates=false is not supported")):
+        code, _, err = _run(capsys, "describe", "affected", "--repo", str(repo), "--base", "HEAD~1", *argv)
+        assert code == 2 and message in err and err.count("\n") == 1
