@@ -14,13 +14,12 @@ once per run); outside `vars` a run is refused (`selection.py`).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any, get_args
 
-from stackflow.errors import ConfigError
 
 from .model import AwsFact, AwsFactName
-from .yaml_functions import FunctionArgsError
+from .yaml_functions import FunctionArgsError, fill_kind, find_kind
 
 AWS_FACT_NAMES: tuple[str, ...] = get_args(AwsFactName)
 
@@ -37,30 +36,11 @@ def parse_aws_fact(suffix: str, args: str, source_file: str = "", line: int = 0)
     return AwsFact(suffix[4:], source_file, line)  # type: ignore[arg-type]
 
 
-def _facts(value: Any) -> Iterator[AwsFact]:
-    if isinstance(value, AwsFact):
-        yield value
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _facts(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _facts(item)
-
-
 def aws_facts_in(vars_: Mapping[str, Any]) -> frozenset[AwsFact]:
     """The facts an instance's `vars` need (usually none)."""
-    return frozenset(fact for value in vars_.values() for fact in _facts(value))
+    return frozenset(find_kind(dict(vars_), AwsFact))
 
 
 def fill_aws_facts(value: Any, values: Mapping[AwsFact, str]) -> Any:
-    """A copy of `value` with every `AwsFact` replaced by the value read for it."""
-    if isinstance(value, AwsFact):
-        if value not in values:
-            raise ConfigError(f"{value.source_file}: {value}: no value was read for it")
-        return values[value]
-    if isinstance(value, dict):
-        return {k: fill_aws_facts(v, values) for k, v in value.items()}
-    if isinstance(value, list):
-        return [fill_aws_facts(v, values) for v in value]
-    return value
+    """A copy of `value` (copied along changed paths) with every `AwsFact` replaced by the value read for it."""
+    return fill_kind(value, AwsFact, values)

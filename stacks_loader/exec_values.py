@@ -12,17 +12,13 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from stackflow.errors import ConfigError
-
 from .model import ExecRef
-from .yaml_functions import replace_kind
+from .yaml_functions import fill_kind, find_kind
 
 
 def exec_refs_in(vars_: Mapping[str, Any]) -> frozenset[ExecRef]:
     """The commands an instance's `vars` need (usually none)."""
-    found: set[ExecRef] = set()
-    replace_kind(dict(vars_), ExecRef, lambda ref: found.add(ref) or ref)
-    return frozenset(found)
+    return frozenset(find_kind(dict(vars_), ExecRef))
 
 
 def decode_exec_output(stdout: str) -> Any:
@@ -36,10 +32,4 @@ def decode_exec_output(stdout: str) -> Any:
 
 def fill_exec(value: Any, values: Mapping[ExecRef, Any]) -> Any:
     """A copy of `value` (copied along changed paths) with every `ExecRef` replaced by its output."""
-
-    def output(ref: ExecRef) -> Any:
-        if ref not in values:
-            raise ConfigError(f"{ref.source_file}: {ref}: the command was not run")
-        return values[ref]
-
-    return replace_kind(value, ExecRef, output)
+    return fill_kind(value, ExecRef, values, "the command was not run")

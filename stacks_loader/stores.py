@@ -11,8 +11,7 @@ store itself is `tasks/stores.py`'s side effect. `!secret` (Atmos' secrets featu
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +20,7 @@ from stackflow.errors import ConfigError
 from .atmos_config import StoreConfig
 from .deferred import PATH_STEP
 from .model import StoreRef
-from .yaml_functions import FunctionArgsError, Token, tokenize, unquote
+from .yaml_functions import FunctionArgsError, Token, fill_kind, find_kind, tokenize, unquote
 
 
 @dataclass(frozen=True)
@@ -236,20 +235,9 @@ def plan_store_read(ref: StoreRef, stack: str, stores: Mapping[str, StoreConfig]
     return StoreRead(ref, store, name, args.default, query)
 
 
-def _store_refs(value: Any) -> Iterator[StoreRef]:
-    if isinstance(value, StoreRef):
-        yield value
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _store_refs(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _store_refs(item)
-
-
 def store_reads(vars_: Mapping[str, Any], stack: str, stores: Mapping[str, StoreConfig]) -> dict[StoreRef, StoreRead]:
     """Every store read an instance's `vars` need, by value (usually none)."""
-    return {ref: plan_store_read(ref, stack, stores) for value in vars_.values() for ref in _store_refs(value)}
+    return {ref: plan_store_read(ref, stack, stores) for ref in find_kind(dict(vars_), StoreRef)}
 
 
 # --- values -------------------------------------------------------------------------------------
@@ -285,13 +273,5 @@ def store_value(read: StoreRead, raw: str) -> Any:
 
 
 def fill_stores(value: Any, values: Mapping[StoreRef, Any]) -> Any:
-    """A copy of `value` with every store reference replaced by the value read for it."""
-    if isinstance(value, StoreRef):
-        if value not in values:
-            raise ConfigError(f"{value.source_file}: {value}: no value was read for it")
-        return values[value]
-    if isinstance(value, dict):
-        return {k: fill_stores(v, values) for k, v in value.items()}
-    if isinstance(value, list):
-        return [fill_stores(v, values) for v in value]
-    return value
+    """A copy of `value` (copied along changed paths) with every store reference replaced by the value read for it."""
+    return fill_kind(value, StoreRef, values)

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import yaml
+
+from stackflow.errors import ConfigError
 
 _TOKEN = re.compile(r"\s+|(\"(?:[^\"\r\n]|\"\")*\"|'(?:[^'\r\n]|'')*')|(\|)|([^\s|]+)")
 _OUTPUT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
@@ -344,3 +347,27 @@ def holds_kind(value: Any, kind: type) -> bool:
     if isinstance(value, list):
         return any(holds_kind(item, kind) for item in value)
     return False
+
+
+def find_kind(value: Any, kind: type) -> Iterator[Any]:
+    """Every `kind` object in `value` (in maps and lists, at any depth)."""
+    if type(value) is kind:
+        yield value
+    elif type(value) is dict:
+        for item in value.values():
+            yield from find_kind(item, kind)
+    elif isinstance(value, list):
+        for item in value:
+            yield from find_kind(item, kind)
+
+
+def fill_kind(value: Any, kind: type, values: Mapping[Any, Any], missing: str = "no value was read for it") -> Any:
+    """`value` with every `kind` object (a value kept for the run: `StoreRef`, `AwsFact`, `ExecRef`)
+    replaced by what the run found for it; one it has nothing for is a `ConfigError` naming its file."""
+
+    def found(ref: Any) -> Any:
+        if ref not in values:
+            raise ConfigError(f"{ref.source_file}: {ref}: {missing}")
+        return values[ref]
+
+    return replace_kind(value, kind, found)
