@@ -342,6 +342,7 @@ class _GraphRun:
         self.events: queue.Queue[tuple[InstanceRef, str, Any]] = queue.Queue()
         self.outcomes: dict[InstanceRef, StackOutcome] = {}
         self.outputs: dict[InstanceRef, dict[str, Any]] = {}
+        self.unreadable: dict[InstanceRef, str] = {}  # parents outside the run whose outputs could not be read: why
         self.plans: dict[InstanceRef, PlanResult] = {}
         self.applied: dict[InstanceRef, ApplyResult] = {}
         self.changed: set[InstanceRef] = set()
@@ -434,7 +435,11 @@ class _GraphRun:
         try:
             resolved = fill_deferred(vars_, self.outputs, dependent=str(ref))
         except ConfigError as exc:
-            if self.mode == "plan":
+            unread = sorted(d.parent for d in instance.dependencies if d.parent in self.unreadable)
+            if unread:  # no wait helps: the read failed (an abstract parent is never applied here)
+                self._failed(ref, StackflowError(f"{ref}: outputs of {unread[0]} could not be read: "
+                                                 f"{self.unreadable[unread[0]]}"))
+            elif self.mode == "plan":
                 # A PR plan of a child whose parent was never applied cannot be made yet.
                 outcome = StackOutcome(ref.stack, ref.component, "skipped",
                                        "parent outputs not available until it is applied",
@@ -568,7 +573,8 @@ class _GraphRun:
         for parent, future in futures.items():
             value = future.result(raise_on_failure=False)
             if isinstance(value, BaseException):
-                get_run_logger().warning("outputs of %s unavailable: %s", parent, _error_line(value))
+                self.unreadable[parent] = _error_line(value)
+                get_run_logger().warning("outputs of %s unavailable: %s", parent, self.unreadable[parent])
             else:
                 self.outputs[parent] = value
 

@@ -24,6 +24,7 @@ from .atmos_config import AtmosConfig, load_atmos_config
 from .component_plan import ComponentPlans
 from .component_reads import fill_component_reads
 from .components import ResolvedInstance, StackResolver
+from .deferred import deferred_refs
 from .dependencies import LEGACY_CONTEXT, DependencyReader, LegacyMatch
 from .gc_pause import paused_gc
 from .globs import compile_glob
@@ -61,7 +62,8 @@ class StackSet:
         """The graph of deployable instances, validated.
 
         An edge to a disabled instance is dropped (with a warning); one to an unknown or abstract
-        instance is a `ConfigError`; a cycle is a `CycleError`.
+        instance is a `ConfigError` (but `!terraform.state` of an abstract one: see
+        `_refuse_or_drop`); a cycle is a `CycleError`.
         """
         with paused_gc():  # as in `load_stacks`: many new containers, no garbage
             deployable = self.deployable()
@@ -116,8 +118,18 @@ class StackSet:
 
     def _refuse_or_drop(self, inst: StackInstance, dep: Dependency) -> None:
         """An edge from a parent that is not deployable: a `ConfigError` when the parent is unknown
-        or abstract; when it is disabled, a warning that the edge is dropped."""
+        or abstract; when it is disabled, a warning that the edge is dropped.
+
+        But an abstract parent that only `!terraform.state` reads is no edge at all: it stands for
+        state that something else deploys (Cloud Posse's examples model another repo's VPC so), and
+        Atmos reads that state from the parent's backend. The run does the same before its first plan.
+        """
         parent = self.instances.get(dep.parent)
+        if parent is not None and parent.abstract and dep.via == "terraform.output":
+            output_read = _output_read_path(inst.vars, parent.ref, "vars")
+            if output_read is None:
+                return
+            dep = replace(dep, entry=output_read)  # the read at fault, not the first read of it
         if parent is None or parent.abstract:
             raise ConfigError(self._bad_parent(inst, dep, parent))
         self._warn(
@@ -133,7 +145,9 @@ class StackSet:
         where = f"{self.atmos.stacks_path(inst.stack_file)}: stack {inst.stack!r} component {inst.component!r}"
         entry = dep.entry or dep.via
         if parent is not None:
-            return f"{where}: {entry} depends on {dep.parent}, which is abstract (metadata.type: abstract)"
+            also = ("; it is never deployed, so it has no outputs (only !terraform.state may read an abstract "
+                    "component: its state, from its backend)") if dep.via == "terraform.output" else ""
+            return f"{where}: {entry} depends on {dep.parent}, which is abstract (metadata.type: abstract){also}"
         stacks = {r.stack for r in self.instances}
         if dep.parent.stack not in stacks:
             why = f"there is no stack {dep.parent.stack!r}"
@@ -228,6 +242,22 @@ def _load(tree: SourceTree, environ: Mapping[str, str], allow_exec: bool) -> Sta
     if pending:
         _match_legacy(stackset.instances, pending, atmos)
     return stackset
+
+
+def _output_read_path(value: Any, parent: InstanceRef, path: str) -> str | None:
+    """Where (`vars.x`, `vars.ids[0]`) `value` reads `parent` other than by `!terraform.state`."""
+    if isinstance(value, dict):
+        items: Iterable[tuple[str, Any]] = ((f"{path}.{key}", item) for key, item in value.items())
+    elif isinstance(value, list):
+        items = ((f"{path}[{n}]", item) for n, item in enumerate(value))
+    else:
+        reads = deferred_refs(value)
+        return path if any(r.parent == parent and r.function != "terraform.state" for r in reads) else None
+    for where, item in items:
+        found = _output_read_path(item, parent, where)
+        if found is not None:
+            return found
+    return None
 
 
 def claim_instance(stackset: StackSet, ref: InstanceRef, inst: StackInstance) -> bool:

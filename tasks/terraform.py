@@ -27,9 +27,9 @@ from stackflow.tasks.state_lock import (
     run_still_running,
     why_not_free,
 )
-from stackflow.tasks.workdir import InstanceWorkdir, prepare_workdir
+from stackflow.tasks.workdir import InstanceWorkdir, prepare_state_workdir, prepare_workdir
 
-from stackflow.errors import TerraformError
+from stackflow.errors import StackflowError, TerraformError
 from stackflow.settings import Settings
 
 _ERROR_LINES = 6
@@ -352,7 +352,22 @@ def apply_stack(
 def read_stack_outputs(
     instance: StackInstance, repo: Path, run_id: str, settings: Settings
 ) -> dict[str, Any]:
-    """The instance's current outputs from its state, without planning it."""
+    """The instance's current outputs from its state, without planning it.
+
+    An abstract instance is never deployed from here: its state is read from its backend alone,
+    in a folder with nothing else, and a workspace that does not exist is an error, never created.
+    """
+    if instance.abstract:
+        tf = Terraform(instance, prepare_state_workdir(instance, settings.resolved_work_dir(), run_id),
+                       settings, settings.environ())
+        tf.init()
+        if instance.workspace != "default":
+            try:
+                tf.run("workspace", "select", "-no-color", instance.workspace)
+            except TerraformError:
+                raise StackflowError(f"{instance.ref}: abstract, and its {instance.backend_type} backend has no "
+                                     f"workspace {instance.workspace!r}: no state to read") from None
+        return tf.outputs()
     workdir = prepare_workdir(instance, repo, settings.resolved_work_dir(), run_id, {})
     tf = Terraform(instance, workdir, settings, settings.environ())
     tf.init()

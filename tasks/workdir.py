@@ -124,6 +124,33 @@ def prepare_workdir(
     )
 
 
+def prepare_state_workdir(instance: StackInstance, work_dir: Path, run_id: str) -> InstanceWorkdir:
+    """A work folder holding only the instance's backend, to read its state and nothing else.
+
+    For an abstract instance, which stands for state deployed from elsewhere: its code may not be
+    in this repo at all, and Atmos' `!terraform.state` reads such state from the backend alone.
+    """
+    if not instance.backend_type or instance.backend_type == "local":
+        raise ConfigError(
+            f"{instance.ref}: abstract, with {'a local' if instance.backend_type else 'no'} backend: stackflow reads "
+            "the state of an abstract component only from a remote backend (set its backend_type and backend)"
+        )
+    root = instance_dir(work_dir, run_id, instance)
+    module_dir = root / "state"
+    module_dir.mkdir(parents=True, exist_ok=True)
+    data_dir = root / "tfdata"
+    data_dir.mkdir(exist_ok=True)
+    _write_json(module_dir / "backend.tf.json", {"terraform": {"backend": {instance.backend_type: instance.backend}}})
+    return InstanceWorkdir(
+        root=root,
+        module_dir=module_dir,
+        data_dir=data_dir,
+        var_file=module_dir / var_file_name(instance),  # never written: nothing is planned here
+        plan_file=root / "plan.tfplan",
+        component_key=f"state-only:{instance.backend_type}",  # no providers to share
+    )
+
+
 def remove_run_dirs(work_dir: Path, run_id: str) -> None:
     """Delete one run's work folders (symlinks are removed, never followed)."""
     path = work_dir / "runs" / _safe(run_id)

@@ -65,6 +65,7 @@ class FakeSteps:
         return ApplyResult(name, {"id": name})
 
     def read_outputs(self, instance: StackInstance) -> dict[str, Any]:
+        self._record("outputs", str(instance.ref), time.monotonic())
         return {"id": str(instance.ref)}
 
     def ran(self, step: str = "plan") -> list[str]:

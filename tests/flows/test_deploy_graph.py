@@ -212,3 +212,31 @@ def test_exec_commands_run_as_each_instance_starts_and_a_failing_one_fails_only_
         "failed", "s/bad: stacks/s.yaml: !exec echo oops >&2; exit 3: exited with 3: oops")
     assert "s/bad" not in planned
     assert isinstance(instances[InstanceRef("s", "a")].vars["ids"], ExecRef)  # the instance keeps its command
+
+
+def test_an_abstract_parent_read_by_terraform_state_is_read_before_its_readers_and_never_deployed(tmp_path):
+    from tests.loader.repos import ctx, load_repo
+
+    stacks = load_repo(tmp_path, {
+        "stacks/deploy/dev.yaml": ctx("""
+            components:
+              terraform:
+                network: {metadata: {type: abstract}}
+                app: {vars: {vpc: !terraform.state network .id, name: app}}
+                other: {vars: {name: other}}
+        """),
+    })
+    graph = stacks.graph()
+    steps = RecordingSteps()
+
+    @flow(name="graph-test")
+    def _f():
+        return run_graph(graph, stacks.instances, steps)
+
+    out = {o.instance: o for o in _f()}
+    assert set(out) == {"plat-ue1-dev/app", "plat-ue1-dev/other"}
+    assert all(o.status == "succeeded" for o in out.values())
+    assert steps.planned["plat-ue1-dev/app"]["vpc"] == "plat-ue1-dev/network"
+    assert steps.ran("outputs") == ["plat-ue1-dev/network"]  # read once, first; never planned or applied
+    assert "plat-ue1-dev/network" not in steps.ran("plan") + steps.ran("apply")
+    assert steps.window("plat-ue1-dev/network")[1] <= steps.window("plat-ue1-dev/app")[0]

@@ -175,7 +175,48 @@ def test_graph_rejects_a_dependency_on_an_abstract_instance(tmp_path):
                 app: {vars: {x: !terraform.output base id}}
         """),
     })
-    with pytest.raises(ConfigError, match=r"component 'app': vars.x depends on plat-ue1-dev/base, which is abstract"):
+    with pytest.raises(ConfigError, match=r"component 'app': vars.x depends on plat-ue1-dev/base, which is abstract "
+                                          r"\(metadata.type: abstract\); it is never deployed, so it has no outputs "
+                                          r"\(only !terraform.state may read an abstract component"):
+        stacks.graph()
+
+
+def test_terraform_state_of_an_abstract_instance_is_a_read_of_state_deployed_elsewhere_not_an_edge(tmp_path):
+    # Cloud Posse's examples model another repo's cluster as an abstract component with that repo's
+    # backend, and read its state with !terraform.state: Atmos reads it, it is never deployed here
+    stacks = load_repo(tmp_path, {
+        "stacks/deploy/dev.yaml": ctx("""
+            components:
+              terraform:
+                ecs/cluster:
+                  metadata: {type: abstract, component: ecs, terraform_workspace: core-ecs}
+                app:
+                  vars:
+                    cluster: !terraform.state ecs/cluster .cluster_arn
+                    subnets: !terraform.state ecs/cluster .subnets[0]
+        """),
+    })
+    graph = stacks.graph()
+    app = InstanceRef(DEV, "app")
+    assert set(graph.nodes) == {app}
+    assert parents(stacks, "app") == {(DEV, "ecs/cluster", "terraform.output")}  # what the run reads first
+
+
+@pytest.mark.parametrize("app, entry", [
+    ("{vars: {a: !terraform.state base id, b: [!terraform.output base id]}}", r"vars.b\[0\]"),
+    ("{vars: {a: !terraform.state base id}, settings: {depends_on: {1: {component: base}}}}",
+     "settings.depends_on.1"),
+])
+def test_an_abstract_instance_read_by_state_is_still_refused_as_any_other_dependency(tmp_path, app, entry):
+    stacks = load_repo(tmp_path, {
+        "stacks/deploy/dev.yaml": ctx(f"""
+            components:
+              terraform:
+                base: {{metadata: {{type: abstract}}}}
+                app: {app}
+        """),
+    })
+    with pytest.raises(ConfigError, match=rf"component 'app': {entry} depends on plat-ue1-dev/base, which is abstract"):
         stacks.graph()
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import textwrap
 import threading
 import time
 from pathlib import Path
@@ -135,3 +136,45 @@ def test_destroy_removes_children_before_their_parents(sandbox, sandbox_env, fix
     assert windows["apply twins/topic"][1] <= windows["plan twins/queue-a"][0]
     names = {url.rsplit("/", 1)[-1] for url in sandbox.client("sqs").list_queues().get("QueueUrls", [])}
     assert "tiny-twins-alpha" not in names
+
+
+def test_the_state_of_an_abstract_component_is_read_from_its_backend_alone(sandbox, sandbox_env, fixture_repo, capsys):
+    repo = fixture_repo("tiny")
+    stacks = repo / "stacks"
+    # the queue another repo deploys: here, a stack of its own deployed first
+    (stacks / "elsewhere.yaml").write_text(
+        "import: [_defaults]\nvars: {stage: elsewhere}\ncomponents: {terraform: {queue: {vars: {name: made}}}}\n")
+    code, _ = run_json(capsys, "deploy", repo, "elsewhere")
+    assert code == 0
+    # read as Cloud Posse's examples read a cluster of another repo: an abstract component whose
+    # folder is not in this repo, with that state's backend and workspace
+    reader = textwrap.dedent("""\
+        import: [_defaults]
+        vars: {stage: STAGE}
+        components:
+          terraform:
+            queue-made-elsewhere:
+              metadata: {type: abstract, component: not-in-this-repo, terraform_workspace: WORKSPACE}
+              backend: {s3: {workspace_key_prefix: queue}}
+            topic:
+              vars:
+                name: notify
+                queue_arn: !terraform.state queue-made-elsewhere .queue_arn
+    """)
+    (stacks / "reader.yaml").write_text(reader.replace("STAGE", "reader").replace("WORKSPACE", "elsewhere"))
+    code, out = run_json(capsys, "deploy", repo, "reader")
+    assert code == 0 and set(out) == {"reader/topic"}  # the abstract one is read, never deployed
+    sns = sandbox.client("sns")
+    arn = next(t["TopicArn"] for t in sns.list_topics()["Topics"] if t["TopicArn"].endswith(":tiny-reader-notify"))
+    tags = {t["Key"]: t["Value"] for t in sns.list_tags_for_resource(ResourceArn=arn)["Tags"]}
+    assert tags["source_queue"].endswith(":tiny-elsewhere-made")
+
+    # a workspace with no state: the reader fails, and the workspace is never created in that backend
+    (stacks / "stray.yaml").write_text(reader.replace("STAGE", "stray").replace("WORKSPACE", "nowhere"))
+    code, out = run_json(capsys, "deploy", repo, "stray")
+    assert code != 0 and out["stray/topic"]["status"] == "failed"
+    assert out["stray/topic"]["cause"] == (
+        "stray/topic: outputs of stray/queue-made-elsewhere could not be read: stray/queue-made-elsewhere: abstract, "
+        "and its s3 backend has no workspace 'nowhere': no state to read")
+    keys = [o["Key"] for o in sandbox.s3_client().list_objects_v2(Bucket=sandbox_env["TF_STATE_BUCKET"])["Contents"]]
+    assert not any("nowhere" in key for key in keys), keys
