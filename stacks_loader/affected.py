@@ -113,7 +113,8 @@ def affected_between_trees(
         inst = head.instances[ref]
         if not inst.deployable:
             continue
-        found = instance_reasons(inst, base.instances.get(ref), changed_files, changed_set, modules, sections)
+        found = instance_reasons(inst, base.instances.get(ref), changed_files, changed_set, modules, sections,
+                                 reads_moved=state_reads_moved(inst, head, base))
         if found is not None:
             affected[ref] = found
     _by_manifest(head, base, affected, changed_files, changed_set, modules, sections)
@@ -142,7 +143,8 @@ def _by_manifest(head: StackSet, base: StackSet, affected: dict[InstanceRef, Any
         before = {v.stack_file: v for v in base.versions.get(ref, [before_owner] if before_owner else [])}
         found = None
         for manifest in sorted(now):
-            found = instance_reasons(now[manifest], before.get(manifest), *compare)
+            found = instance_reasons(now[manifest], before.get(manifest), *compare,
+                                     reads_moved=state_reads_moved(now[manifest], head, base))
             if found is not None:
                 break
         if found is None:
@@ -158,8 +160,14 @@ def instance_reasons(
     changed_set: set[str],
     modules: "ModuleIndex",
     sections: tuple[tuple[str, str], ...] = SECTION_REASONS,
+    *,
+    reads_moved: bool = False,
 ) -> AffectedInstance | None:
-    """Every reason `inst` (head) is affected compared with `before` (base), or None."""
+    """Every reason `inst` (head) is affected compared with `before` (base), or None.
+
+    `reads_moved`: a `!terraform.state` in its vars reads other state than in base (see
+    `state_reads_moved`), which changes the vars it plans with as a changed value would.
+    """
     reasons: list[str] = []
     # A new instance has no remote section to equal: Atmos reports every section the component
     # has, and it always has `metadata`, `settings` and the Terraform sections (even empty);
@@ -177,7 +185,7 @@ def instance_reasons(
         if before is None:
             if now or section not in _PRESENT_WHEN_SET:
                 reasons.append(reason)
-        elif now != _section(before, section):
+        elif now != _section(before, section) or (reads_moved and section == "vars"):
             reasons.append(reason)
     if before is None or before.settings != inst.settings:
         reasons.append("stack.settings")
@@ -190,6 +198,26 @@ def instance_reasons(
     if not reasons:
         return None
     return AffectedInstance(inst.ref, tuple(reasons), inst.component_path, file=file, folder=dep_folder)
+
+
+def state_reads_moved(inst: StackInstance, head: StackSet, base: StackSet) -> bool:
+    """Whether an abstract instance that `inst` reads by `!terraform.state` (state deployed
+    elsewhere: no edge carries its change to `inst`) now names other state than in base: its
+    backend, backend type or workspace differ, or base did not have it."""
+    for dep in inst.dependencies:
+        if dep.via != "terraform.output":
+            continue
+        parent = head.instances.get(dep.parent)
+        if parent is None or not parent.abstract:
+            continue  # a deployed parent: the graph carries its changes (`--include-dependents`)
+        before = base.instances.get(dep.parent)
+        if before is None or _state_location(before) != _state_location(parent):
+            return True
+    return False
+
+
+def _state_location(inst: StackInstance) -> tuple[str, dict[str, Any], str]:
+    return inst.backend_type, inst.backend, inst.workspace
 
 
 def deleted_instances(base: StackSet, head: StackSet) -> dict[InstanceRef, AffectedInstance]:

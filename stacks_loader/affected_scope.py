@@ -69,6 +69,11 @@ def affected_scoped(
                                       include_dependents=include_dependents, environ=environ)
     other_tokens, folder_tokens = _mention_tokens(changed_files, head_atmos, [base_tree, head_tree])
     names = _changed_component_names(changed_files, base_index, head_index)
+    if _state_read_of_changed(names, (base_index, head_index)):
+        # an abstract component read by !terraform.state carries its change to the reader with no
+        # edge, from any stack: outside the changed file's scope
+        return affected_between_trees(base_tree, head_tree, changed_files,
+                                      include_dependents=include_dependents, environ=environ)
     scope = base_index.scope(changed_files, names, other_tokens, folder_tokens)
     for manifest, wanted in head_index.scope(changed_files, names, other_tokens, folder_tokens).items():
         scope[manifest] = scope[manifest].union(wanted) if manifest in scope else wanted
@@ -339,6 +344,25 @@ def _changed_component_names(
         b_tf, a_tf = b_tf or {}, a_tf or {}
         out[rel] = frozenset(str(n) for n in set(b_tf) | set(a_tf) if b_tf.get(n) != a_tf.get(n))
     return out
+
+
+_STATE_READ = re.compile(r"""!terraform\.state\s+["']?([^\s"']+)""")
+
+
+def _state_read_of_changed(names: Mapping[str, frozenset[str] | None], indexes: Iterable["StackIndex"]) -> bool:
+    """Whether a `!terraform.state` in some stack file may read a component the changed stack
+    files change (None in `names`: any of theirs; a templated argument: any)."""
+    if not names:
+        return False
+    changed = set().union(*(found for found in names.values() if found is not None))
+    anything = any(found is None for found in names.values())
+    for index in indexes:
+        for text in index.text.values():
+            if text and "!terraform.state" in text:
+                for match in _STATE_READ.finditer(text):
+                    if anything or match.group(1) in changed or "{{" in match.group(1):
+                        return True
+    return False
 
 
 class _LooseLoader(yaml.CSafeLoader):

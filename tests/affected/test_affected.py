@@ -380,3 +380,41 @@ def test_hooks_are_not_compared_unless_describe_affected_sections_names_them(tmp
     aset = affected_between(repo, "HEAD~1", "HEAD")
     # the list replaces Atmos' defaults: env is no longer compared, hooks are (as `stack.hooks`)
     assert _reasons(aset) == {f"{DEV}/{c}": ["stack.hooks"] for c in ("vpc", "subnets", "app")}
+
+
+# An abstract component standing for state deployed elsewhere, read by !terraform.state in its
+# own stack and from another one: no edge carries its change, so the readers are compared on it.
+NETWORK = """
+    components:
+      terraform:
+        network:
+          metadata: {type: abstract, component: network, terraform_workspace: core-network}
+          backend_type: s3
+          backend: {s3: {bucket: core-state, key: terraform.tfstate}}
+"""
+STATE_READS = {
+    **FILES,
+    "stacks/catalog/network.yaml": NETWORK,
+    "stacks/deploy/dev.yaml": "import: [catalog/base, catalog/network]\n"
+                              "vars: {tenant: plat, environment: ue1, stage: dev}\n"
+                              "components: {terraform: {app: {vars: {vpc_id: !terraform.state network .vpc_id}}}}\n",
+    "stacks/deploy/prod.yaml": "import: [catalog/base]\nvars: {tenant: plat, environment: ue1, stage: prod}\n"
+                               "components: {terraform: {app: {vars: {vpc_id: !terraform.state network plat-ue1-dev .vpc_id}}}}\n",
+}
+STATE_READ_CHANGES = {
+    "workspace": NETWORK.replace("core-network}", "core-network-2}"),
+    "backend": NETWORK.replace("bucket: core-state", "bucket: core-state-2"),
+    "not where the state is": NETWORK.replace("terraform_workspace: core-network}", "terraform_workspace: core-network}\n"
+                                              "          vars: {note: unused}"),
+}
+
+
+@pytest.mark.parametrize("change", sorted(STATE_READ_CHANGES))
+def test_readers_of_an_abstract_components_state_are_affected_when_it_names_other_state(tmp_path, change):
+    aset = _affected(tmp_path, {"stacks/catalog/network.yaml": STATE_READ_CHANGES[change]}, files=STATE_READS,
+                     dependents=True)
+    if change == "not where the state is":
+        assert _reasons(aset) == {}
+    else:  # what they read changes, as a changed value would: Atmos, reading the state, sees their vars differ
+        assert _reasons(aset) == {f"{DEV}/app": ["stack.vars"], f"{PROD}/app": ["stack.vars"]}
+    assert aset.dependents == set()

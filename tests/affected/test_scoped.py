@@ -17,7 +17,7 @@ from stackflow.stacks_loader.source import FolderTree
 from tests.loader.repos import write_repo
 
 from .gitrepos import TF
-from .test_affected import CATALOG, FILES
+from .test_affected import CATALOG, FILES, STATE_READ_CHANGES, STATE_READS
 
 EXTRA = {
     **FILES,
@@ -179,3 +179,12 @@ def test_scoped_comparison_gives_the_full_answer_with_newer_atmos_features(tmp_p
     assert _summary(affected_scoped(*trees, changed)) == _summary(full)
     if files is READER:
         assert "plat-ue1-qa/reader" in {str(ref) for ref in full.affected}
+
+
+@pytest.mark.parametrize("change", sorted(STATE_READ_CHANGES))
+def test_scoped_comparison_sees_readers_of_an_abstract_components_state_in_other_stacks(tmp_path, change):
+    # catalog/network.yaml is imported by dev only; prod reads it from there, with no edge
+    base, head, changed = _pair(tmp_path, STATE_READS, {"stacks/catalog/network.yaml": STATE_READ_CHANGES[change]})
+    trees = FolderTree(base), FolderTree(head)
+    full = affected_between_trees(*trees, changed)
+    assert _summary(affected_scoped(*trees, changed)) == _summary(full)
