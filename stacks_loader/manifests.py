@@ -101,6 +101,7 @@ class _Loader(yaml.CSafeLoader):
     file: str
     markers: "Markers"
     path: list[Any]
+    merged_pairs: dict[yaml.Node, int]  # mapping node → how many pairs in front came from `<<` merges
 
     def resolve(self, kind: Any, value: Any, implicit: tuple[bool, bool]) -> str:
         # The same plain scalars (`vars`, `components`, `true`…) recur in every manifest: their
@@ -121,6 +122,7 @@ class _Loader(yaml.CSafeLoader):
             return self._construct(node)
         finally:
             self.constructed_objects = {}
+            self.merged_pairs = {}
             self.recursive_objects = {}
             self.deep_construct = False
 
@@ -149,6 +151,15 @@ class _Loader(yaml.CSafeLoader):
             return value
         return self.construct_object(node, deep=True)
 
+    def flatten_mapping(self, node: yaml.MappingNode) -> None:
+        # PyYAML moves the pairs of `<<` merges in front of the node's own (a new list only when
+        # it merged something): how many is remembered, since a node merged into another is
+        # flattened then, and built later with its merged pairs already in place
+        pairs = node.value
+        super().flatten_mapping(node)
+        if node.value is not pairs:
+            self.merged_pairs[node] = len(node.value) - len(pairs)
+
     def construct_mapping(self, node: yaml.Node, deep: bool = False) -> dict[Any, Any]:
         if not isinstance(node, yaml.MappingNode):
             raise yaml.constructor.ConstructorError(
@@ -156,8 +167,25 @@ class _Loader(yaml.CSafeLoader):
             )
         self.flatten_mapping(node)
         mapping: dict[Any, Any] = {}
+        merged = self.merged_pairs.get(node, 0) if self.merged_pairs else 0
+        if not merged:
+            return self._own_pairs(node.value, mapping, _NO_KEYS)
+        # As yaml.v3: the mapping's own keys override merged ones (no duplicates), and of several
+        # merged maps the first that has a key gives it (PyYAML lists those pairs last)
+        for key_node, value_node in node.value[:merged]:
+            key = self._construct(key_node)
+            key = _go_key(key) if type(key) in _KEY_SCALARS else key
+            self.path.append(key)
+            mapping[key] = self._construct(value_node)
+            self.path.pop()
+        return self._own_pairs(node.value[merged:], mapping, frozenset(mapping))
+
+    def _own_pairs(self, pairs: list[tuple[yaml.Node, yaml.Node]], mapping: dict[Any, Any],
+                   merged: frozenset[Any]) -> dict[Any, Any]:
+        """`mapping` with a mapping node's own `pairs`: a key written twice is an error, one that
+        overrides a `merged` key is not."""
         stringified: dict[str, tuple[type, Any]] | None = None
-        for key_node, value_node in node.value:
+        for key_node, value_node in pairs:
             key = self._construct(key_node)
             if type(key) in _KEY_SCALARS:
                 # Atmos' merge (normalizeMapReflect, 1.222) makes every key a string, as Go's %v
@@ -176,6 +204,9 @@ class _Loader(yaml.CSafeLoader):
                 raise yaml.constructor.ConstructorError(
                     None, None, "found an unhashable key", key_node.start_mark
                 ) from None
+            if seen and key in merged:
+                merged = merged - {key}  # overridden once; written again, it is a duplicate
+                seen = False
             if seen:
                 if stringified is None or key not in stringified:
                     raise yaml.constructor.ConstructorError(
@@ -206,6 +237,7 @@ def _go_key(key: Any) -> str:
 
 
 _KEY_SCALARS = (int, float, bool, type(None))
+_NO_KEYS: frozenset[Any] = frozenset()
 
 
 _STR, _MAP, _SEQ = "tag:yaml.org,2002:str", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
@@ -474,6 +506,7 @@ class ManifestReader:
         loader.file = path
         loader.markers = Markers()
         loader.path = []
+        loader.merged_pairs = {}
         try:
             return loader.get_single_data(), loader.markers
         except yaml.MarkedYAMLError as exc:

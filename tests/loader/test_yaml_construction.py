@@ -42,6 +42,33 @@ def test_maps_lists_scalars_anchors_and_explicit_tags_build_as_in_pyyaml(tmp_pat
     assert list(data["merged"]) == ["size", "tags", "list", "extra"]
 
 
+MERGES = """\
+user: &user {role: reader, ttl: 1h, tags: {team: core}}
+admin: &admin
+  <<: *user
+  role: admin
+ops:
+  <<: [*admin, {role: ignored, shell: bash}]
+  ttl: 8h
+again:
+  <<: *admin
+"""
+
+
+def test_own_keys_override_merged_keys_and_the_first_merged_map_wins_as_in_yaml_v3(tmp_path):
+    # a key written next to `<<` is not a duplicate (cloudposse's aws-teams catalog does this)
+    data = _parse(tmp_path, MERGES)
+    assert data == yaml.load(MERGES, Loader=yaml.CSafeLoader)
+    assert data["admin"] == {"role": "admin", "ttl": "1h", "tags": {"team": "core"}}
+    assert data["ops"] == {"role": "admin", "ttl": "8h", "tags": {"team": "core"}, "shell": "bash"}
+    assert data["again"] == data["admin"]  # merged from a node that was itself built with a merge
+
+
+def test_a_key_written_twice_next_to_a_merge_is_still_a_duplicate(tmp_path):
+    with pytest.raises(ConfigError, match=r"doc.yaml:5: invalid YAML: duplicate key 'role'"):
+        _parse(tmp_path, "user: &user {role: reader}\nadmin:\n  <<: *user\n  role: admin\n  role: root\n")
+
+
 def test_yaml_v3_scalars_stay_strings(tmp_path):
     data = _parse(tmp_path, "a: yes\nb: on\nc: 2024-01-02\nd: 1e3\n")
     assert data == {"a": "yes", "b": "on", "c": "2024-01-02", "d": 1000.0}
