@@ -286,7 +286,7 @@ class StackResolver:
         stack = self._fast_stack_name(vars_)
         if stack is None:
             section = self._template_section({**shared, "vars": vars_}, name, folder)
-            stack = stack_name(self.atmos, self.manifest_name, self.stack_file, name, section, self.where)
+            stack = stack_name(self.atmos, self.manifest_name, self.stack_file, name, section, self.where, self.warn)
         where = f"{self.where}: stack {stack!r} component {name!r}"
         if "backend" not in shared:  # built with the first stack that needs it (errors name it)
             self._backends(shared, name, own, where)
@@ -341,7 +341,7 @@ class StackResolver:
         stack = self._fast_stack_name(vars_)
         if stack is None:
             section = self._template_section(sec, name, folder)
-            stack = stack_name(self.atmos, self.manifest_name, self.stack_file, name, section, self.where)
+            stack = stack_name(self.atmos, self.manifest_name, self.stack_file, name, section, self.where, self.warn)
         where = f"{self.where}: stack {stack!r} component {name!r}"
         self._backends(sec, name, own, where)
         plain_workspace = self._plain_workspace(backend_type, metadata)
@@ -585,7 +585,7 @@ class StackResolver:
         stack = self._fast_stack_name(sec["vars"])
         if stack is None:  # Atmos names the stack before it renders the section: `.stack` is there
             try:
-                stack = stack_name(self.atmos, self.manifest_name, self.stack_file, name, section, self.where)
+                stack = stack_name(self.atmos, self.manifest_name, self.stack_file, name, section, self.where, self.warn)
             except ConfigError:
                 stack = None  # named (and the error reported) where the instance is built
         if stack is not None:

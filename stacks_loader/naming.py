@@ -1,14 +1,16 @@
 """Stack names and Terraform workspaces, computed as Atmos computes them.
 
-Stack name: the manifest's own `name:`, else `stacks.name_template`, else `stacks.name_pattern`,
-else the manifest path without extension. Workspace (`BuildTerraformWorkspace`):
-`metadata.terraform_workspace_template` > `_pattern` > `terraform_workspace`, else the stack name,
+Stack name: the manifest's own `name:`, else `stacks.name_template`, else `stacks.name_pattern`
+(when it lacks a var, as when it is unset:) else the manifest path without extension.
+Workspace (`BuildTerraformWorkspace`): `metadata.terraform_workspace_template` > `_pattern` >
+`terraform_workspace`, else the stack name,
 suffixed with `-<component>` when the component points at another folder; `/` becomes `-`.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
@@ -59,6 +61,7 @@ def stack_name(
     component: str,
     section: dict[str, Any],
     where: str,
+    warn: Callable[[str], None] | None = None,
 ) -> str:
     """The stack an instance belongs to; `where` is the manifest (repo-relative) for errors."""
     if manifest_name:
@@ -78,10 +81,7 @@ def stack_name(
         for key in _pattern_keys(atmos.name_pattern):
             text = context_value(vars_.get(key))
             if not text:
-                raise ConfigError(
-                    f"{where}: component {component!r}: cannot build the stack name from "
-                    f"stacks.name_pattern {atmos.name_pattern!r}: var {key!r} is not set"
-                )
+                return _named_by_file(atmos, stack_file, component, key, where, warn)
             parts.append(text)
         name, origin = "-".join(parts), "stacks.name_pattern"
     else:
@@ -97,6 +97,22 @@ def stack_name(
             f"{where}: stack name {name!r} (from {origin}) has characters unsafe for paths and "
             "workspaces; use letters, digits, '.', '_' and '-'"
         )
+    return name
+
+
+def _named_by_file(atmos: AtmosConfig, stack_file: str, component: str, key: str, where: str,
+                   warn: Callable[[str], None] | None) -> str:
+    """The stack name when `stacks.name_pattern` lacks a var: as Atmos' describe stacks (and so
+    describe affected), the manifest's path; refused when that holds `/`, as any name would be."""
+    name = manifest_stem(stack_file)
+    why = f"stacks.name_pattern {atmos.name_pattern!r}: var {key!r} is not set"
+    if "/" in name or not SAFE_STACK_NAME.match(name):
+        raise ConfigError(
+            f"{where}: component {component!r}: cannot build the stack name from {why}, and the file path Atmos "
+            f"falls back to, {name!r}, is not a safe stack name (set the var, or 'name:' in the manifest)"
+        )
+    if warn is not None:
+        warn(f"{where}: stack named {name!r} after its file, as Atmos names it: {why}")
     return name
 
 

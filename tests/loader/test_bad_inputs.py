@@ -75,7 +75,8 @@ CASES = [
          [DEV_FILE, "component 'vpc'", "metadata.component '../../etc' is outside"]),
     Case("stack-name-missing-var", {DEV_FILE: "vars: {tenant: plat, environment: ue1}\n"
                                               "components: {terraform: {vpc: {}}}\n"},
-         [DEV_FILE, "component 'vpc'", "var 'stage' is not set"]),
+         [DEV_FILE, "component 'vpc'", "var 'stage' is not set", "the file path Atmos falls back to, 'deploy/dev', "
+          "is not a safe stack name"]),
     # (one instance resolved two ways by two manifests of its stack: refused where it is needed,
     # test_sections.test_an_instance_two_manifests_resolve_differently_is_refused_where_needed)
     Case("locals-of-the-importer", {"stacks/catalog/vpc.yaml": "components: {terraform: {vpc: {vars: "

@@ -46,6 +46,19 @@ def test_without_pattern_or_template_the_file_name_is_the_stack_name(tmp_path):
     assert stacks_of(stacks) == {"dev-east"}
 
 
+def test_a_stack_whose_vars_lack_a_name_pattern_var_is_named_after_its_file_as_atmos_names_it(tmp_path):
+    # Atmos' describe stacks (and so describe affected) falls back to the file name
+    stacks = load_repo(tmp_path, {
+        "atmos.yaml": ATMOS_YAML.replace("deploy/**/*", "*"),
+        "stacks/solo.yaml": "vars: {environment: ue1, stage: dev}\ncomponents: {terraform: {vpc: {}}}\n",
+        "stacks/named.yaml": "name: kept\nvars: {stage: dev}\ncomponents: {terraform: {vpc: {}}}\n",
+    })
+    assert stacks_of(stacks) == {"solo", "kept"}
+    assert [w for w in stacks.warnings if "stack named" in w] == [
+        "stacks/solo.yaml: stack named 'solo' after its file, as Atmos names it: "
+        "stacks.name_pattern '{tenant}-{environment}-{stage}': var 'tenant' is not set"]
+
+
 def test_a_name_pattern_part_atmos_does_not_read_is_dropped_as_atmos_drops_it(tmp_path):
     # Atmos' GetContextPrefix reads {namespace}, {tenant}, {environment}, {stage} only; real repos
     # write `{environment}-{region}` and run `atmos ... -s <environment>`
