@@ -9,6 +9,7 @@ from stackflow.flows.deploy import run_graph
 from stackflow.stacks_loader.graph import DependencyGraph
 from stackflow.stacks_loader.model import AwsFact, InstanceRef, TerraformOutputRef
 from stackflow.tasks.aws_facts import AwsFactReader
+from tests.loader.repos import ctx, load_repo
 from tests.unit.test_aws_facts import FakeAws
 
 from .fake_steps import FakeSteps, RecordingSteps, make_instances
@@ -215,8 +216,6 @@ def test_exec_commands_run_as_each_instance_starts_and_a_failing_one_fails_only_
 
 
 def test_an_abstract_parent_read_by_terraform_state_is_read_before_its_readers_and_never_deployed(tmp_path):
-    from tests.loader.repos import ctx, load_repo
-
     stacks = load_repo(tmp_path, {
         "stacks/deploy/dev.yaml": ctx("""
             components:
