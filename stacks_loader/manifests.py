@@ -152,13 +152,34 @@ class _Loader(yaml.CSafeLoader):
         return self.construct_object(node, deep=True)
 
     def flatten_mapping(self, node: yaml.MappingNode) -> None:
-        # PyYAML moves the pairs of `<<` merges in front of the node's own (a new list only when
-        # it merged something): how many is remembered, since a node merged into another is
-        # flattened then, and built later with its merged pairs already in place
-        pairs = node.value
-        super().flatten_mapping(node)
-        if node.value is not pairs:
-            self.merged_pairs[node] = len(node.value) - len(pairs)
+        """`<<` merges as yaml.v3 reads them (not with PyYAML's, whose order changed in 6.0.4).
+
+        The merged maps' pairs go in front of the node's own, the first map listed last, so that
+        it gives a key several of them have; `construct_mapping` lets the node's own keys override
+        them. How many pairs that is is remembered: a node merged into another is flattened then,
+        and built later with those pairs already in place.
+        """
+        for key_node, _ in node.value:
+            if key_node.tag == _MERGE:
+                break
+        else:
+            return
+        sources: list[yaml.MappingNode] = []
+        own: list[tuple[yaml.Node, yaml.Node]] = []
+        for key_node, value_node in node.value:
+            if key_node.tag != _MERGE:
+                own.append((key_node, value_node))
+                continue
+            for source in value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]:
+                if not isinstance(source, yaml.MappingNode):
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"'<<' merges a mapping or a list of mappings, not a {source.id}",
+                        source.start_mark)
+                self.flatten_mapping(source)
+                sources.append(source)
+        merged = [pair for source in reversed(sources) for pair in source.value]
+        node.value = merged + own
+        self.merged_pairs[node] = len(merged)
 
     def construct_mapping(self, node: yaml.Node, deep: bool = False) -> dict[Any, Any]:
         if not isinstance(node, yaml.MappingNode):
@@ -241,6 +262,7 @@ _NO_KEYS: frozenset[Any] = frozenset()
 
 
 _STR, _MAP, _SEQ = "tag:yaml.org,2002:str", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
+_MERGE = "tag:yaml.org,2002:merge"
 _SCALARS = {
     "tag:yaml.org,2002:" + name: getattr(yaml.constructor.SafeConstructor, f"construct_yaml_{name}")
     for name in ("int", "bool", "null", "float")

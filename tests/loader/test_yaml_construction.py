@@ -57,8 +57,9 @@ again:
 
 def test_own_keys_override_merged_keys_and_the_first_merged_map_wins_as_in_yaml_v3(tmp_path):
     # a key written next to `<<` is not a duplicate (cloudposse's aws-teams catalog does this)
+    # (not compared with PyYAML's own: from 6.0.4, of several merged maps it takes the last)
     data = _parse(tmp_path, MERGES)
-    assert data == yaml.load(MERGES, Loader=yaml.CSafeLoader)
+    assert data["user"] == {"role": "reader", "ttl": "1h", "tags": {"team": "core"}}
     assert data["admin"] == {"role": "admin", "ttl": "1h", "tags": {"team": "core"}}
     assert data["ops"] == {"role": "admin", "ttl": "8h", "tags": {"team": "core"}, "shell": "bash"}
     assert data["again"] == data["admin"]  # merged from a node that was itself built with a merge
