@@ -192,7 +192,7 @@ class _Loader(yaml.CSafeLoader):
         if not merged:
             return self._own_pairs(node.value, mapping, _NO_KEYS)
         # As yaml.v3: the mapping's own keys override merged ones (no duplicates), and of several
-        # merged maps the first that has a key gives it (PyYAML lists those pairs last)
+        # merged maps the first that has a key gives it (`flatten_mapping` lists its pairs last)
         for key_node, value_node in node.value[:merged]:
             key = self._construct(key_node)
             key = _go_key(key) if type(key) in _KEY_SCALARS else key
