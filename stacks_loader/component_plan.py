@@ -29,6 +29,7 @@ class ComponentPlan:
     """Per section, the layers above the stack's globals; per field, the value set so far."""
 
     vars: Tail
+    base_vars: dict[str, Any] | None  # the bases' vars merged: what `vars_over_bases` puts another section's vars on
     settings: Tail
     env: Tail
     providers: Tail
@@ -142,6 +143,7 @@ class ComponentPlans:
         get = inherited.get
         return ComponentPlan(
             vars=Tail(strategy, get("vars"), own.get("vars"), overrides.get("vars")),
+            base_vars=get("vars"),
             settings=Tail(strategy, get("settings"), own.get("settings"), overrides.get("settings")),
             env=Tail(strategy, get("env"), own.get("env"), overrides.get("env")),
             providers=Tail(strategy, get("providers"), own.get("providers"), overrides.get("providers")),
@@ -165,6 +167,17 @@ class ComponentPlans:
                               or required_version),
             locals=_tail(strategy, get("locals"), own.get("locals")),
         )
+
+
+def vars_over_bases(plan: ComponentPlan, own: dict[str, Any]) -> Tail:
+    """The vars layers of `plan` with `own`'s vars in place of those of the section it was built from.
+
+    For a section that differs from that one in its vars only (all else the same objects): a stack
+    manifest that sets a catalog component's vars gets a section of its own, which shares the rest
+    of the plan with every other stack's.
+    """
+    overrides = own.get("overrides") or _EMPTY
+    return Tail(plan.vars.strategy, plan.base_vars, own.get("vars"), overrides.get("vars"))
 
 
 _NO_LAYERS = Tail("replace")  # what every section nobody sets merges to: whatever lies below it

@@ -18,13 +18,13 @@ from stackflow.errors import ConfigError
 
 from .atmos_config import LIST_MERGE_STRATEGIES, AtmosConfig
 from .backend import apply_backend_defaults, backend_section
-from .component_plan import ComponentPlan, ComponentPlans
+from .component_plan import ComponentPlan, ComponentPlans, vars_over_bases
 from .dependencies import DeclaredDependencies, DependencyReader, LegacyMatch
 from .imports import MergedManifest
 from .instance_values import ValueResolver
 from .integrations import atlantis_project, spacelift_stack
 from .manifests import ALL_SECTIONS, parse_terraform_function, parse_value
-from .merge import merge, merge_all
+from .merge import Tail, merge, merge_all
 from .model import Dependency, InstanceRef, StackInstance, TerraformOutputRef, TerraformOutputText
 from .naming import SAFE_COMPONENT_NAME, SAFE_STACK_NAME, manifest_stem, stack_name, workspace
 from .schema import REPORTED_SECTIONS
@@ -278,8 +278,8 @@ class StackResolver:
             return self._marked_instance(name, own, chain, self._plan(name, own, chain))
         # Nothing to resolve per instance: all but the vars is the same for every stack whose
         # layers are the same objects, and built once for them (each instance copies it).
-        chain, plan, shared = self._shared_component(name, own)
-        vars_ = plan.vars.over(self.global_vars)
+        chain, vars_layers, shared = self._shared_component(name, own)
+        vars_ = vars_layers.over(self.global_vars)
         folder = shared["folder"]
         if shared["check_folder"]:
             self.folder_exists(shared["component_path"])  # a missing folder is reported once, as a warning
@@ -443,19 +443,22 @@ class StackResolver:
         )
         return ResolvedInstance(instance, declared.legacy)
 
-    def _shared_component(
-        self, name: str, own: dict[str, Any]
-    ) -> tuple[tuple[str, ...], ComponentPlan, dict[str, Any]]:
-        """Inheritance chain, plan, and sections but vars (read only) of a component in an unmarked
-        stack: what another stack found for the same section, name and layers, when each base name
-        still finds the same section here."""
-        key = (id(own), name, self._layers)
+    def _shared_component(self, name: str, own: dict[str, Any]) -> tuple[tuple[str, ...], Tail, dict[str, Any]]:
+        """Inheritance chain, vars layers, and sections but vars (read only) of a component in an
+        unmarked stack: what another stack found for the same name and layers, and a section that
+        differs from this one in its vars at most, when each base name still finds the same section
+        here. (A stack manifest setting a catalog component's vars gets a section of its own; the
+        rest of it is the catalog's objects.)"""
+        rest = [(key, value) for key, value in own.items() if key != "vars"]
+        key = (name, self._layers, *[(k, id(v)) for k, v in rest])
         known = self.plans.shared.get(key)
         components = self.components
         if known is not None:
-            chain, bases, plan, shared = known
-            if all(map(operator.is_, map(components.get, chain), bases)):
-                return chain, plan, shared
+            chain, bases, plan, shared, values, own_vars = known
+            if all(map(operator.is_, map(components.get, chain), bases)) and all(
+                value is held for (_, value), held in zip(rest, values)
+            ):
+                return chain, plan.vars if own.get("vars") is own_vars else vars_over_bases(plan, own), shared
         chain = self._chains.get(name)
         if chain is None:
             chain = self.chain(name)
@@ -475,8 +478,9 @@ class StackResolver:
         # the deprecated top-level `component:` makes the chain and the folder depend on which
         # other components the stack has: such a component is worked out in each stack
         if not any(isinstance(section.get("component"), str) for section in (own, *bases) if section):
-            self.plans.shared[key] = (chain, bases, plan, shared)
-        return chain, plan, shared
+            # the values are held so that their ids stay theirs while the entry lives
+            self.plans.shared[key] = (chain, bases, plan, shared, tuple([v for _, v in rest]), own.get("vars"))
+        return chain, plan.vars, shared
 
     def _plain_workspace(self, backend_type: str, metadata: dict[str, Any]) -> bool:
         """Whether the workspace is the stack name (`-<component>` when the folder differs)."""

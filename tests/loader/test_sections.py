@@ -424,6 +424,51 @@ def test_instances_do_not_share_top_level_sections(tmp_path):
     assert prod.vars["a"] == 1
 
 
+def test_stacks_setting_a_catalog_components_vars_each_get_their_own(tmp_path):
+    # each stack's section of `vpc` differs from the catalog's in its vars only: the rest of the
+    # resolution is shared between them, the vars must not be
+    catalog = """
+        components:
+          terraform:
+            vpc/base:
+              metadata: {type: abstract}
+              vars: {cidr: 10.0.0.0/16, tags: {team: net, tier: base}}
+              settings: {owner: net}
+            vpc:
+              metadata: {component: vpc, inherits: [vpc/base]}
+              vars: {name: vpc}
+              overrides: {}
+    """
+    stacks = load_repo(tmp_path, {
+        "stacks/catalog/vpc.yaml": catalog,
+        "stacks/deploy/dev.yaml": ctx("""
+            import: [catalog/vpc]
+            components: {terraform: {vpc: {vars: {tags: {tier: dev}}}}}
+        """),
+        "stacks/deploy/prod.yaml": ctx("""
+            import: [catalog/vpc]
+            components: {terraform: {vpc: {vars: {cidr: 10.9.0.0/16}}}}
+            overrides: {vars: {tags: {on_call: "24/7"}}}
+        """, stage="prod"),
+        "stacks/deploy/staging.yaml": ctx("import: [catalog/vpc]\n", stage="staging"),
+        "stacks/deploy/test.yaml": ctx("""
+            import: [catalog/vpc]
+            components: {terraform: {vpc: {vars: {name: t}, settings: {owner: qa}}}}
+        """, stage="test"),
+    })
+    by_stage = {stage: stacks.instances[ref("vpc", f"plat-ue1-{stage}")] for stage in ("dev", "prod", "staging", "test")}
+    assert by_stage["dev"].vars["tags"] == {"team": "net", "tier": "dev"}
+    assert by_stage["dev"].vars["cidr"] == "10.0.0.0/16"
+    assert by_stage["prod"].vars["cidr"] == "10.9.0.0/16"
+    assert by_stage["prod"].vars["tags"] == {"team": "net", "tier": "base", "on_call": "24/7"}
+    staging = by_stage["staging"].vars
+    assert (staging["cidr"], staging["name"], staging["tags"]) == ("10.0.0.0/16", "vpc", {"team": "net", "tier": "base"})
+    assert by_stage["test"].vars["name"] == "t"
+    assert [by_stage[s].settings["owner"] for s in ("dev", "prod", "staging", "test")] == ["net", "net", "net", "qa"]
+    assert all(inst.inheritance == ["vpc/base"] and inst.component_path == "components/terraform/vpc"
+               for inst in by_stage.values())
+
+
 def _atmos(strategy: str) -> str:
     from .repos import ATMOS_YAML
 
