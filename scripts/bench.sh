@@ -4,7 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p benchmarks/results
-echo "== loader: 10,000 instances (issue 4) =="
-.venv/bin/python benchmarks/loader_bench.py --json benchmarks/results/loader.json
+echo "== loader: 10,000 instances, catalog-heavy stack manifests (issue 4) =="
+.venv/bin/python benchmarks/loader_bench.py --shape catalog-heavy --json benchmarks/results/loader.json
+echo "== loader: the same repo, stack manifests setting every component's vars (issue 4) =="
+.venv/bin/python benchmarks/loader_bench.py --shape inline --json benchmarks/results/loader_inline.json
 echo "== deploy flow scheduling (issue 5) =="
 .venv/bin/python benchmarks/deploy_dag.py --json benchmarks/results/deploy_dag.json 2>/dev/null

@@ -108,10 +108,11 @@ def _bench_module():
     return module
 
 
-def test_scoped_comparison_matches_on_the_generated_benchmark_repo(tmp_path):
+@pytest.mark.parametrize("shape", ["catalog-heavy", "inline"])
+def test_scoped_comparison_matches_on_the_generated_benchmark_repo(tmp_path, shape):
     bench = _bench_module()
     base = tmp_path / "base"
-    bench.generate(base, 300)
+    bench.generate(base, 300, shape)
     files = sorted(str(p.relative_to(base)) for p in base.rglob("*") if p.is_file() and "atmos" not in p.name)
     rng = random.Random(7)
     for round_ in range(4):
