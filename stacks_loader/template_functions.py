@@ -593,28 +593,62 @@ def _fail(message: str) -> Any:
 # Sprig: conversion ----------------------------------------------------------------------------
 
 
-def _plain(value: Any, floats: list[str]) -> Any:
-    """`value` for json.dumps, each float a placeholder for the text Go's encoder gives it."""
+def _encoding_json_float(value: float) -> str:
+    """A finite float as Go's encoding/json writes it (Sprig's `toJson`): the shortest digits,
+    plain from 1e-6 up to 1e21, else in exponent form without a leading zero (`1e-7`)."""
+    text = _go_float(value, -6, 21)
+    return text.replace("e-0", "e-") if "e-0" in text else text
+
+
+def _ugorji_float(value: float) -> str:
+    """A finite float as Gomplate's `toJSON` writes it (ugorji's codec, jsonFloatStrconvFmtPrec64):
+    a whole number below 2^52 keeps one decimal (`1.0`; its noFrac64 looks no further), the
+    exponent form (below 1e-6 and from 1e21) keeps two exponent digits (`1e-07`)."""
+    if value == 0:
+        return "-0.0" if math.copysign(1.0, value) < 0 else "0.0"
+    text = _go_float(value, -6, 21)
+    return text + ".0" if value.is_integer() and abs(value) < 2.0**52 else text
+
+
+def _plain(value: Any, floats: list[str], float_text: Callable[[float], str]) -> Any:
+    """`value` for json.dumps, each float a placeholder for the text the Go encoder gives it."""
     if isinstance(value, float) and math.isfinite(value):
-        text = _go_float(value, -6, 21)  # encoding/json: plain from 1e-6 up to 1e21, else e-form
-        floats.append(text.replace("e-0", "e-") if "e-0" in text else text)
+        floats.append(float_text(value))
         return f"\x00float:{len(floats) - 1}\x00"
     if isinstance(value, Mapping):
-        return {strval(k): _plain(v, floats) for k, v in value.items()}
+        return {strval(k): _plain(v, floats, float_text) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_plain(v, floats) for v in value]
+        return [_plain(v, floats, float_text) for v in value]
     return value
 
 
-def _json(value: Any, *, indent: int | None = None, escape_html: bool = True) -> str:
+def _json(value: Any, *, indent: int | str | None = None, escape_html: bool = True,
+          float_text: Callable[[float], str] = _encoding_json_float) -> str:
     floats: list[str] = []
-    text = json.dumps(_plain(value, floats), sort_keys=True, ensure_ascii=False, indent=indent,
+    text = json.dumps(_plain(value, floats, float_text), sort_keys=True, ensure_ascii=False, indent=indent,
                       separators=(",", ":") if indent is None else (",", ": "))
     if floats:
         text = re.sub(r'"\\u0000float:(\d+)\\u0000"', lambda m: floats[int(m.group(1))], text)
     if escape_html:  # encoding/json's default
         text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+
+
+def _gomplate_json(value: Any, indent: str | None = None) -> str:
+    """Gomplate v3's `toJSON` / `toJSONPretty` (what Atmos registers under those names): keys
+    sorted, `<`, `>` and `&` escaped, as encoding/json, but floats as ugorji's codec writes them,
+    and NaN or ±Inf as null."""
+    return _json(_finite(value), indent=indent, float_text=_ugorji_float)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Mapping):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
 
 
 def _from_json(text: str) -> Any:
@@ -897,7 +931,15 @@ _FUNCTIONS: dict[str, Callable[..., Any]] = {
     "toJson": lambda value: _json(value),
     "toRawJson": lambda value: _json(value, escape_html=False),
     "toPrettyJson": lambda value: _json(value, indent=2),
+    "mustToJson": lambda value: _json(value),  # the must* ones return Go's error instead of panicking:
+    "mustToRawJson": lambda value: _json(value, escape_html=False),  # the same text here
+    "mustToPrettyJson": lambda value: _json(value, indent=2),
     "fromJson": lambda text: _from_json(_s(text)),
+    # Gomplate v3's data namespace (Sprig has no function of these names)
+    "toJSON": _gomplate_json,
+    "data.ToJSON": _gomplate_json,
+    "toJSONPretty": lambda indent, value: _gomplate_json(value, _s(indent)),
+    "data.ToJSONPretty": lambda indent, value: _gomplate_json(value, _s(indent)),
     "atoi": _atoi,
     "int": _to_int,
     "int64": _to_int,

@@ -63,7 +63,8 @@ class RunTimeText:
 
 
 # Sprig's JSON encoders: what they give of a RunTimeValue is `Encoded`
-_ENCODERS = frozenset({"toJson", "toRawJson", "toPrettyJson", "mustToJson", "mustToRawJson", "mustToPrettyJson"})
+_ENCODERS = frozenset({"toJson", "toRawJson", "toPrettyJson", "mustToJson", "mustToRawJson", "mustToPrettyJson",
+                       "toJSON", "data.ToJSON"})
 
 # Functions the parser accepts but `render` runs only when its caller implements them.
 CONTEXT_FUNCTIONS = frozenset({"atmos.Component", "atmos.Store"})

@@ -682,6 +682,41 @@ def test_to_json_prints_floats_as_go_encoding_json_does(text, expected):
     assert render(text, DATA) == expected
 
 
+# Gomplate v3's toJSON (ugorji's codec): expected texts printed by that encoder, v1.2.9, whose
+# float and string rules are v1.3's, with Canonical as Gomplate sets it
+GOMPLATE_DATA = {
+    "floats": [1, 2.0, 0.5, 1e-7, 1e21, -0.0, 123456.789, 1e20, 0.000001, 1.5e-5, -1.0,
+               4503599627370495.0, 4503599627370496.0, 0.0, 1.0],
+    "mixed": {"a": "<x&y>", "q": 'say "hi" \\ there', "u": "é\u2028\b\f\x01\t\n", "c": {}, "d": True, "e": None,
+              "z": []},
+    "keys": {"zeta": 1, "Alpha": 2, "alpha": 3, "10": 4, "9": 5},
+    "nested": ["a", 9007199254740993, -42, {"k": [{"x": 1.25}]}],
+    "text": "plain <text>",
+    "three": 3.0,
+    "pretty": {"a": [1, {}], "b": 1.5, "c": []},
+    "whole": [{"x": 1.0}],
+}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("{{ toJSON .floats }}", "[1,2.0,0.5,1e-07,1e+21,-0.0,123456.789,100000000000000000000,0.000001,0.000015,"
+                                 "-1.0,4503599627370495.0,4503599627370496,0.0,1.0]"),
+        ("{{ .mixed | toJSON }}", '{"a":"\\u003cx\\u0026y\\u003e","c":{},"d":true,"e":null,'
+                                  '"q":"say \\"hi\\" \\\\ there","u":"é\\u2028\\b\\f\\u0001\\t\\n","z":[]}'),
+        ("{{ data.ToJSON .keys }}", '{"10":4,"9":5,"Alpha":2,"alpha":3,"zeta":1}'),
+        ("{{ toJSON .nested }}", '["a",9007199254740993,-42,{"k":[{"x":1.25}]}]'),
+        ("{{ toJSON .text }}", '"plain \\u003ctext\\u003e"'),
+        ("{{ toJSON .three }}", "3.0"),
+        ('{{ toJSONPretty "  " .pretty }}', '{\n  "a": [\n    1,\n    {}\n  ],\n  "b": 1.5,\n  "c": []\n}'),
+        ('{{ .whole | data.ToJSONPretty "\\t" }}', '[\n\t{\n\t\t"x": 1.0\n\t}\n]'),
+    ],
+)
+def test_gomplate_to_json_prints_as_its_encoder_does(text, expected):
+    assert render(text, GOMPLATE_DATA) == expected
+
+
 def test_root_fields_are_the_chains_read_from_the_data_root_not_from_a_rebound_dot():
     text = ('{{ .locals.a }}-{{ printf "%s" (.vars.b | upper) }}'
             "{{ range .locals.list }}{{ .locals.not_root }}{{ $.locals.c }}{{ end }}"

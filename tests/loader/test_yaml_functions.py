@@ -444,6 +444,20 @@ def test_atmos_component_output_through_tojson_under_template_is_the_typed_outpu
     assert (filled["ids"], filled["tagged"]) == ('["s-1","s-<2>"]', 'ids=["s-1","s-\\u003c2\\u003e"]')
 
 
+def test_gomplate_tojson_of_an_atmos_component_output_is_its_text_once_known(tmp_path):
+    from stackflow.stacks_loader.deferred import fill_deferred
+
+    stacks = load_repo(tmp_path, {"stacks/deploy/dev.yaml": ctx(
+        "components: {terraform: {vpc: {}, app: {vars: {sizes: '{{ (atmos.Component \"vpc\" .stack).outputs.sizes"
+        " | toJSON }}', raw: '{{ data.ToJSON (atmos.Component \"vpc\" .stack).outputs.sizes }}'}}}}\n")})
+    vpc = InstanceRef(DEV, "vpc")
+    vars_ = inst(stacks).vars
+    assert vars_["sizes"] == TerraformOutputRef(vpc, "sizes", source_file="stacks/deploy/dev.yaml", encoding="toJSON")
+    assert inst(stacks).dependencies[0].parent == vpc
+    filled = fill_deferred(vars_, {vpc: {"sizes": {"b": 0.5, "a": 2.0, "<": 1}}}, dependent=f"{DEV}/app")
+    assert filled["sizes"] == filled["raw"] == '{"\\u003c":1,"a":2.0,"b":0.5}'  # as Gomplate's encoder writes it
+
+
 def test_quoted_delimiters_render_a_whole_value_template_read_back_as_yaml(tmp_path):
     from stackflow.stacks_loader.deferred import fill_deferred
     from stackflow.stacks_loader.model import TerraformOutputText
