@@ -449,16 +449,17 @@ class StackResolver:
         differs from this one in its vars at most, when each base name still finds the same section
         here. (A stack manifest setting a catalog component's vars gets a section of its own; the
         rest of it is the catalog's objects.)"""
-        rest = [(key, value) for key, value in own.items() if key != "vars"]
-        key = (name, self._layers, *[(k, id(v)) for k, v in rest])
+        rest = own.copy()  # the section but its vars: keys and values' ids, made in C
+        vars_ = rest.pop("vars", None)
+        key = (name, self._layers, *rest, *map(id, rest.values()))
         known = self.plans.shared.get(key)
         components = self.components
         if known is not None:
             chain, bases, plan, shared, values, own_vars = known
             if all(map(operator.is_, map(components.get, chain), bases)) and all(
-                value is held for (_, value), held in zip(rest, values)
+                map(operator.is_, rest.values(), values)
             ):
-                return chain, plan.vars if own.get("vars") is own_vars else vars_over_bases(plan, own), shared
+                return chain, plan.vars if vars_ is own_vars else vars_over_bases(plan, own), shared
         chain = self._chains.get(name)
         if chain is None:
             chain = self.chain(name)
@@ -479,7 +480,7 @@ class StackResolver:
         # other components the stack has: such a component is worked out in each stack
         if not any(isinstance(section.get("component"), str) for section in (own, *bases) if section):
             # the values are held so that their ids stay theirs while the entry lives
-            self.plans.shared[key] = (chain, bases, plan, shared, tuple([v for _, v in rest]), own.get("vars"))
+            self.plans.shared[key] = (chain, bases, plan, shared, tuple(rest.values()), vars_)
         return chain, plan.vars, shared
 
     def _plain_workspace(self, backend_type: str, metadata: dict[str, Any]) -> bool:
