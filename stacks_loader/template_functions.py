@@ -593,27 +593,35 @@ def _fail(message: str) -> Any:
 # Sprig: conversion ----------------------------------------------------------------------------
 
 
-def _encoding_json_float(value: float) -> str:
-    """A finite float as Go's encoding/json writes it (Sprig's `toJson`): the shortest digits,
-    plain from 1e-6 up to 1e21, else in exponent form without a leading zero (`1e-7`)."""
+def _encoding_json_float(value: float) -> str | None:
+    """A float as Go's encoding/json writes it (Sprig's `toJson`): the shortest digits, plain from
+    1e-6 up to 1e21, else in exponent form without a leading zero (`1e-7`); None for NaN or ±Inf,
+    which it refuses (left to json.dumps)."""
+    if not math.isfinite(value):
+        return None
     text = _go_float(value, -6, 21)
     return text.replace("e-0", "e-") if "e-0" in text else text
 
 
 def _ugorji_float(value: float) -> str:
-    """A finite float as Gomplate's `toJSON` writes it (ugorji's codec, jsonFloatStrconvFmtPrec64):
-    a whole number below 2^52 keeps one decimal (`1.0`; its noFrac64 looks no further), the
-    exponent form (below 1e-6 and from 1e21) keeps two exponent digits (`1e-07`)."""
+    """A float as Gomplate's `toJSON` writes it (ugorji's codec, jsonFloatStrconvFmtPrec64): a
+    whole number below 2^52 keeps one decimal (`1.0`; its noFrac64 looks no further), the exponent
+    form (below 1e-6 and from 1e21) keeps two exponent digits (`1e-07`), NaN and ±Inf are null."""
+    if not math.isfinite(value):
+        return "null"
     if value == 0:
         return "-0.0" if math.copysign(1.0, value) < 0 else "0.0"
     text = _go_float(value, -6, 21)
     return text + ".0" if value.is_integer() and abs(value) < 2.0**52 else text
 
 
-def _plain(value: Any, floats: list[str], float_text: Callable[[float], str]) -> Any:
+def _plain(value: Any, floats: list[str], float_text: Callable[[float], str | None]) -> Any:
     """`value` for json.dumps, each float a placeholder for the text the Go encoder gives it."""
-    if isinstance(value, float) and math.isfinite(value):
-        floats.append(float_text(value))
+    if isinstance(value, float):
+        text = float_text(value)
+        if text is None:
+            return value
+        floats.append(text)
         return f"\x00float:{len(floats) - 1}\x00"
     if isinstance(value, Mapping):
         return {strval(k): _plain(v, floats, float_text) for k, v in value.items()}
@@ -623,7 +631,7 @@ def _plain(value: Any, floats: list[str], float_text: Callable[[float], str]) ->
 
 
 def _json(value: Any, *, indent: int | str | None = None, escape_html: bool = True,
-          float_text: Callable[[float], str] = _encoding_json_float) -> str:
+          float_text: Callable[[float], str | None] = _encoding_json_float) -> str:
     floats: list[str] = []
     text = json.dumps(_plain(value, floats, float_text), sort_keys=True, ensure_ascii=False, indent=indent,
                       separators=(",", ":") if indent is None else (",", ": "))
@@ -636,19 +644,8 @@ def _json(value: Any, *, indent: int | str | None = None, escape_html: bool = Tr
 
 def _gomplate_json(value: Any, indent: str | None = None) -> str:
     """Gomplate v3's `toJSON` / `toJSONPretty` (what Atmos registers under those names): keys
-    sorted, `<`, `>` and `&` escaped, as encoding/json, but floats as ugorji's codec writes them,
-    and NaN or ±Inf as null."""
-    return _json(_finite(value), indent=indent, float_text=_ugorji_float)
-
-
-def _finite(value: Any) -> Any:
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, Mapping):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    return value
+    sorted, `<`, `>` and `&` escaped, as encoding/json, but floats as ugorji's codec writes them."""
+    return _json(value, indent=indent, float_text=_ugorji_float)
 
 
 def _from_json(text: str) -> Any:
@@ -931,8 +928,9 @@ _FUNCTIONS: dict[str, Callable[..., Any]] = {
     "toJson": lambda value: _json(value),
     "toRawJson": lambda value: _json(value, escape_html=False),
     "toPrettyJson": lambda value: _json(value, indent=2),
-    "mustToJson": lambda value: _json(value),  # the must* ones return Go's error instead of panicking:
-    "mustToRawJson": lambda value: _json(value, escape_html=False),  # the same text here
+    # the must* ones return Go's error where the others panic: the same text here
+    "mustToJson": lambda value: _json(value),
+    "mustToRawJson": lambda value: _json(value, escape_html=False),
     "mustToPrettyJson": lambda value: _json(value, indent=2),
     "fromJson": lambda text: _from_json(_s(text)),
     # Gomplate v3's data namespace (Sprig has no function of these names)

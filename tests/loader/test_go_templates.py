@@ -695,16 +695,18 @@ GOMPLATE_DATA = {
     "three": 3.0,
     "pretty": {"a": [1, {}], "b": 1.5, "c": []},
     "whole": [{"x": 1.0}],
+    "nonfinite": [float("nan"), float("-inf"), 1.5],
 }
 
 
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("{{ toJSON .floats }}", "[1,2.0,0.5,1e-07,1e+21,-0.0,123456.789,100000000000000000000,0.000001,0.000015,"
-                                 "-1.0,4503599627370495.0,4503599627370496,0.0,1.0]"),
-        ("{{ .mixed | toJSON }}", '{"a":"\\u003cx\\u0026y\\u003e","c":{},"d":true,"e":null,'
-                                  '"q":"say \\"hi\\" \\\\ there","u":"é\\u2028\\b\\f\\u0001\\t\\n","z":[]}'),
+        ("{{ toJSON .floats }}", ("[1,2.0,0.5,1e-07,1e+21,-0.0,123456.789,100000000000000000000,0.000001,0.000015,"
+                                  "-1.0,4503599627370495.0,4503599627370496,0.0,1.0]")),
+        ("{{ .mixed | toJSON }}", ('{"a":"\\u003cx\\u0026y\\u003e","c":{},"d":true,"e":null,'
+                                   '"q":"say \\"hi\\" \\\\ there","u":"é\\u2028\\b\\f\\u0001\\t\\n","z":[]}')),
+        ("{{ toJSON .nonfinite }}", "[null,null,1.5]"),  # ugorji writes NaN and ±Inf as null
         ("{{ data.ToJSON .keys }}", '{"10":4,"9":5,"Alpha":2,"alpha":3,"zeta":1}'),
         ("{{ toJSON .nested }}", '["a",9007199254740993,-42,{"k":[{"x":1.25}]}]'),
         ("{{ toJSON .text }}", '"plain \\u003ctext\\u003e"'),
