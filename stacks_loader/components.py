@@ -154,7 +154,7 @@ class StackResolver:
         self._deferred_resolver = ValueResolver(template=render, terraform=len, clean=self.clean_values)
         self._ref_dependencies: dict[tuple[InstanceRef, str], Dependency] = {}
         self._pending_reads = False  # set while resolving an instance that gets a `PendingTemplate`
-        self.imports = sorted(set(merged.files))
+        self.imports = tuple(sorted(set(merged.files)))
         self._pattern_keys = (
             tuple(t[1:-1] for t in atmos.name_pattern.split("-"))
             if atmos.name_pattern and not atmos.name_template and not self.manifest_name
@@ -436,7 +436,7 @@ class StackResolver:
             remote_state_backend_type=resolved["remote_state_backend_type"],
             remote_state_backend=owned["remote_state_backend"],
             inheritance=list(reversed(chain)),
-            imports=list(self.imports),
+            imports=self.imports,
             # what Atmos compares whole for `stack.dependencies`; its own dict, as every section kept
             dependencies_section=dict(dependencies) if dependencies else {},
             reported_sections=dict(resolved["reported"]),  # the sections in it are read only

@@ -155,7 +155,7 @@ class Dependency:
     context: tuple[tuple[str, str], ...] = field(default=(), compare=False)
 
 
-@dataclass
+@dataclass(slots=True)  # 20,000 of them in a big repo: no per-instance __dict__
 class StackInstance:
     """A component in a stack, with every section resolved as Atmos resolves it."""
 
@@ -181,8 +181,9 @@ class StackInstance:
     remote_state_backend: dict[str, Any] = field(default_factory=dict)
     # base components applied through `metadata.inherits` / `component:`, nearest first (Atmos order)
     inheritance: list[str] = field(default_factory=list)
-    # every manifest (relative to the stacks base path) merged into this instance's stack
-    imports: list[str] = field(default_factory=list)
+    # every manifest (relative to the stacks base path) merged into this instance's stack; one
+    # tuple shared by the instances of a stack manifest
+    imports: tuple[str, ...] = ()
     # the merged `dependencies` section as written (Atmos compares it whole for
     # `stack.dependencies`); None when the resolver did not record it
     dependencies_section: dict[str, Any] | None = None

@@ -50,11 +50,12 @@ CATALOG = {
     "components/terraform/db/main.tf": "",
 }
 _SECTIONS = ("vars", "settings", "env", "metadata", "providers", "backend", "remote_state_backend")
-_LISTS = ("dependencies", "depends_on_files", "depends_on_folders", "inheritance", "imports")
+_LISTS = ("dependencies", "depends_on_files", "depends_on_folders", "inheritance")
+_SHARED_READ_ONLY = ("imports",)  # one tuple per stack manifest: nobody can change it
 
 
 def _snapshot(inst: Any) -> str:
-    return json.dumps({f: getattr(inst, f) for f in (*_SECTIONS, *_LISTS)}, default=str)
+    return json.dumps({f: getattr(inst, f) for f in (*_SECTIONS, *_LISTS, *_SHARED_READ_ONLY)}, default=str)
 
 
 @pytest.mark.parametrize("marked", [False, True], ids=["plain", "with-env-marker"])
@@ -80,6 +81,8 @@ def test_changing_one_instance_never_shows_in_another(tmp_path, marked):
                 section[key] = "replaced"
     for name in _LISTS:
         getattr(inst, name).append("added")
+    for name in _SHARED_READ_ONLY:
+        assert isinstance(getattr(inst, name), tuple) and getattr(inst, name)
 
     assert {other.ref: _snapshot(other) for other in others} == before
     assert stacks.instances[prod].vars["tags"] == {"team": "core"}
