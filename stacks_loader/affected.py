@@ -227,7 +227,7 @@ def deleted_instances(base: StackSet, head: StackSet) -> dict[InstanceRef, Affec
     disabled instance that is removed is reported too; an instance head still has by name (even
     made abstract or disabled there) is not deleted.
     """
-    head_stacks = {ref.stack for ref in head.instances}
+    head_stacks = head.stack_names()
     out: dict[InstanceRef, AffectedInstance] = {}
     for ref in sorted(base.instances):
         inst = base.instances[ref]

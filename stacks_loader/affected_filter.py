@@ -19,9 +19,9 @@ def filter_affected(aset: AffectedSet, *, stack: str | None = None, exclude_lock
     if stack is None and not exclude_locked:
         return aset
     if stack is not None:
-        known = {ref.stack for ref in aset.head.instances}
+        known = aset.head.stack_names()
         if aset.base is not None:
-            known |= {ref.stack for ref in aset.base.instances}
+            known |= aset.base.stack_names()
         if stack not in known:
             raise ConfigError(f"--stack {stack!r}: no such stack in either commit")
     affected = {

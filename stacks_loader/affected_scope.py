@@ -52,10 +52,13 @@ def affected_scoped(
     *,
     include_dependents: bool = False,
     environ: Mapping[str, str] = {},  # noqa: B006 (read only)
+    stack: str | None = None,
 ) -> AffectedSet:
     """Same answer as `affected_between_trees`, resolving only the stacks the change can reach.
 
     With `include_dependents` the head is resolved whole (dependents need the whole graph).
+    `stack`: the one stack the caller keeps (`--stack`); when the change does not reach it, the
+    comparison is the whole one, which knows whether that stack exists at all.
     """
     changed_files = sorted(set(changed))
     base_atmos, head_atmos = load_atmos_config(base_tree, environ), load_atmos_config(head_tree, environ)
@@ -82,6 +85,9 @@ def affected_scoped(
         base = head  # no file the loader reads changed: base resolves to exactly the same values
     else:
         base = _load_only(base_tree, environ, base_index, scope)
+    if stack is not None and stack not in head.stack_names() | base.stack_names():
+        return affected_between_trees(base_tree, head_tree, changed_files,
+                                      include_dependents=include_dependents, environ=environ)
     aset = affected_between_trees(base_tree, head_tree, changed_files, environ=environ, base=base, head=head)
     if include_dependents:
         whole = load_stacks(head_tree, environ)
@@ -393,7 +399,9 @@ def _load_only(
     tree: SourceTree, environ: Mapping[str, str], index: StackIndex, scope: dict[str, ComponentFilter]
 ) -> StackSet:
     """Resolve only the manifests in `scope`, and in each only the components its filter wants
-    (plus the first one, so a stack that still exists is known to exist). Mirrors
+    (and the first one's stack name, so a stack that still exists is known to exist: never its
+    instance, which the other tree may not resolve, and which would then read as added or
+    deleted). Mirrors
     `resolve._load`; the benchmark and `tests/affected` check both give the same answer."""
     atmos = index.atmos
     warnings: list[str] = []
@@ -428,8 +436,11 @@ def _load_only(
                 plans=plans,
             )
             wanted = scope[manifest]
-            names = [n for i, n in enumerate(resolver.components) if i == 0 or wanted.wants(resolver, n)]
-            for name in names:
+            for i, name in enumerate(resolver.components):
+                if not wanted.wants(resolver, name):
+                    if not i:
+                        stackset.reached_stacks.add(resolver._instance(name).instance.stack)  # noqa: SLF001
+                    continue
                 item = resolver._instance(name)  # noqa: SLF001 (resolve() does this for every name)
                 inst = item.instance
                 ref = dependency_reader.refs.get(inst.stack, inst.component)

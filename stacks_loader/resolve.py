@@ -54,6 +54,12 @@ class StackSet:
     # those the manifests resolve differently: the first other version (the owner's is in
     # `instances`); what needs them is refused (`refuse_ambiguous`)
     ambiguous: dict[InstanceRef, StackInstance] = field(default_factory=dict)
+    # stacks a scoped load (`affected_scope`) found but resolved no instance of: they exist
+    reached_stacks: set[str] = field(default_factory=set)
+
+    def stack_names(self) -> set[str]:
+        """Every stack this set knows exists (a scoped load knows those the change reached)."""
+        return {ref.stack for ref in self.instances} | self.reached_stacks
 
     def deployable(self) -> dict[InstanceRef, StackInstance]:
         return {ref: inst for ref, inst in self.instances.items() if inst.deployable}

@@ -167,7 +167,7 @@ class GitTree:
 
 
 def affected_between(repo: Path, base: str, head: str, *, include_dependents: bool = False,
-                     environ: dict[str, str] | None = None):
+                     environ: dict[str, str] | None = None, stack: str | None = None):
     """What changed between two commits of `repo`: both trees read from git (never the
     worktree), resolved and compared by the pure `stacks_loader.affected`."""
     from stackflow.stacks_loader.affected_scope import affected_scoped
@@ -177,7 +177,7 @@ def affected_between(repo: Path, base: str, head: str, *, include_dependents: bo
     try:
         return affected_scoped(
             base_tree, head_tree, changed_files(repo, base_tree.commit, head_tree.commit),
-            include_dependents=include_dependents, environ=environ or {},
+            include_dependents=include_dependents, environ=environ or {}, stack=stack,
         )
     finally:
         base_tree.close()
@@ -192,14 +192,14 @@ def changed_between(base: "GitTree", head: "GitTree") -> list[str]:
 
 
 def affected_against_clone(repo: Path, clone: Path, head: str, *, include_dependents: bool = False,
-                           environ: dict[str, str] | None = None):
+                           environ: dict[str, str] | None = None, stack: str | None = None):
     """`affected_between` with the base read from the HEAD commit of another checkout (`clone`)."""
     from stackflow.stacks_loader.affected_scope import affected_scoped
 
     base_tree, head_tree = GitTree(Path(clone), "HEAD"), GitTree(Path(repo), head)
     try:
         return affected_scoped(base_tree, head_tree, changed_between(base_tree, head_tree),
-                               include_dependents=include_dependents, environ=environ or {})
+                               include_dependents=include_dependents, environ=environ or {}, stack=stack)
     finally:
         base_tree.close()
         head_tree.close()

@@ -144,12 +144,14 @@ def describe_affected(args: argparse.Namespace) -> int:
     if args.repo_path:
         base_label = f"{args.repo_path} (HEAD)"
         aset = affected_against_clone(Path(args.repo), Path(args.repo_path), args.head,
-                                      include_dependents=args.include_dependents, environ=settings.environ())
+                                      include_dependents=args.include_dependents, environ=settings.environ(),
+                                      stack=args.stack)
     else:
         base = given[0][1] if given else default_base(Path(args.repo))
         base_label = base
         aset = affected_between(Path(args.repo), base, args.head,
-                                include_dependents=args.include_dependents, environ=settings.environ())
+                                include_dependents=args.include_dependents, environ=settings.environ(),
+                                stack=args.stack)
     aset = filter_affected(aset, stack=args.stack, exclude_locked=args.exclude_locked)
     for warning in aset.head.warnings:
         print(f"stackflow: warning: {warning}", file=sys.stderr)

@@ -228,3 +228,14 @@ def test_describe_affected_skip_and_process_switches_as_far_as_stackflow_honours
                           (("--process-templates=false",), "--process-templates=false is not supported")):
         code, _, err = _run(capsys, "describe", "affected", "--repo", str(repo), "--base", "HEAD~1", *argv)
         assert code == 2 and message in err and err.count("\n") == 1
+
+
+def test_describe_affected_stack_filter_on_a_stack_the_change_does_not_reach_is_empty(tmp_path, capsys):
+    """The comparison resolves only the stacks a change reaches; a stack outside them still exists."""
+    repo = two_commits(tmp_path / "repo", FILES, {
+        "stacks/deploy/dev.yaml": FILES["stacks/deploy/dev.yaml"] + "components: {terraform: {vpc: {vars: {cidr: 10.9.0.0/16}}}}\n",
+    })
+    assert [(i["component"], i["stack"]) for i in _affected_json(capsys, repo, "--base", "HEAD~1")] == [("vpc", DEV)]
+    assert _affected_json(capsys, repo, "--base", "HEAD~1", "--stack", PROD) == []
+    code, _, err = _run(capsys, "describe", "affected", "--repo", str(repo), "--base", "HEAD~1", "-s", "plat-ue1-qa")
+    assert code == 2 and "--stack 'plat-ue1-qa': no such stack in either commit" in err

@@ -100,6 +100,25 @@ def test_a_change_to_a_file_atmos_yaml_imports_gets_the_full_answer(tmp_path):
     assert _summary(affected_scoped(*trees, changed)) == _summary(full)
 
 
+SIZES = "components:\n  terraform:\n    db:\n      vars: {size: 3}\n"
+NO_SIZES = "components:\n  terraform: {}\n"
+
+
+@pytest.mark.parametrize("before, after", [(SIZES, NO_SIZES), (NO_SIZES, SIZES)], ids=["removed", "added"])
+def test_a_change_of_which_component_comes_first_in_a_stack_adds_or_deletes_nothing(tmp_path, before, after):
+    """The scoped load resolves a stack's first component only to learn that the stack exists; when
+    the change makes another component first, neither reads as added or deleted."""
+    files = {**EXTRA, "stacks/mixins/sizes.yaml": before,
+             "stacks/deploy/prod.yaml": "import: [mixins/sizes, catalog/base, catalog/db]\n"
+                                        "vars: {tenant: plat, environment: ue1, stage: prod}\n"}
+    base, head, changed = _pair(tmp_path, files, {"stacks/mixins/sizes.yaml": after})
+    trees = FolderTree(base), FolderTree(head)
+    full = affected_between_trees(*trees, changed)
+    assert {str(r): f.reasons for r, f in full.affected.items()} == {"plat-ue1-prod/db": ("stack.vars",)}
+    assert not full.deleted
+    assert _summary(affected_scoped(*trees, changed)) == _summary(full)
+
+
 def _bench_module():
     spec = importlib.util.spec_from_file_location(
         "loader_bench", Path(__file__).parents[2] / "benchmarks" / "loader_bench.py")
