@@ -119,6 +119,20 @@ def test_a_change_of_which_component_comes_first_in_a_stack_adds_or_deletes_noth
     assert _summary(affected_scoped(*trees, changed)) == _summary(full)
 
 
+@pytest.mark.parametrize("dependents", [False, True])
+def test_a_manifest_deleted_from_a_stack_made_of_two_deletes_only_what_it_alone_defined(tmp_path, dependents):
+    """Two top-level manifests make one stack (Atmos' stack composition); the other, which the
+    change does not reach, still defines the instances they share."""
+    files = {**EXTRA, "stacks/deploy/dev-dns.yaml": "import: [catalog/base]\n"
+                                                   "vars: {tenant: plat, environment: ue1, stage: dev}\n"
+                                                   "components: {terraform: {dns: {metadata: {component: app}}}}\n"}
+    base, head, changed = _pair(tmp_path, files, {"stacks/deploy/dev-dns.yaml": None})
+    trees = FolderTree(base), FolderTree(head)
+    full = affected_between_trees(*trees, changed, include_dependents=dependents)
+    assert {str(r) for r in full.deleted} == {"plat-ue1-dev/dns"}
+    assert _summary(affected_scoped(*trees, changed, include_dependents=dependents)) == _summary(full)
+
+
 def _bench_module():
     spec = importlib.util.spec_from_file_location(
         "loader_bench", Path(__file__).parents[2] / "benchmarks" / "loader_bench.py")
