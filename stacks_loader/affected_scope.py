@@ -134,23 +134,22 @@ def _mention_tokens(
     structural = {tf_base, atmos.stacks_base_path, *_ancestors(tf_base), *_ancestors(atmos.stacks_base_path)}
     tokens: set[str] = set()
     folder_tokens: set[str] = set()
-    component_changes = []
+    changed_folders: set[str] = set()
     for path in changed:
         if stacks_prefix and path.startswith(stacks_prefix):
             continue  # handled by the import closure
         # a depends_on file or folder, or an `!include`: its path, folders and name
-        if tf_base and path.startswith(tf_base + "/"):
-            component_changes.append(path)
         tokens.add(path)
         tokens.add(path.rsplit("/", 1)[-1])
         tokens |= {folder for folder in _ancestors(path) if folder not in structural}
-    if component_changes:
-        # folders holding the change, and every component folder calling a module that holds it
-        folders = {folder for path in component_changes for folder in _ancestors(path)
-                   if folder.startswith(tf_base + "/")}
+        changed_folders.update(_ancestors(path))
+    if changed_folders:
+        # component folders holding the change, and every component folder calling a local module
+        # that holds it (the module may lie anywhere in the repo, e.g. a top-level modules/)
+        folders = {folder for folder in changed_folders if folder.startswith(tf_base + "/")}
         modules = ModuleIndex(trees)
         for folder in _component_folders(trees, tf_base):
-            if any(mod in folders for mod in modules.local_modules(folder)):
+            if any(mod in changed_folders for mod in modules.local_modules(folder)):
                 folders.add(folder)
         folder_tokens = {folder[len(tf_base) + 1:] for folder in folders}
     return {t for t in tokens if t}, {t for t in folder_tokens if t}

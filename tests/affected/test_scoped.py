@@ -34,6 +34,9 @@ EXTRA = {
                                "vars: {tenant: plat, environment: ue1, stage: prod}\n",
     "components/terraform/db/main.tf": TF,
     "configs/tags.yaml": "team: web\n",
+    # a local module outside the components folder, called by db
+    "components/terraform/db/modules.tf": 'module "shared" {\n  source = "../../../modules/shared"\n}\n',
+    "modules/shared/main.tf": TF,
 }
 
 CHANGES = {
@@ -49,6 +52,7 @@ CHANGES = {
     "stack added": {"stacks/deploy/qa.yaml": "import: [catalog/db]\nvars: {tenant: plat, environment: ue1, stage: qa}\n"},
     "component folder": {"components/terraform/app/main.tf": TF + "# x\n"},
     "module two levels down": {"components/terraform/modules/names/main.tf": TF + "# x\n"},
+    "module outside the components folder": {"modules/shared/main.tf": TF + "# x\n"},
     "depends_on file": {"configs/app.json": "{\"a\": 2}\n"},
     "depends_on folder": {"src/app/new.py": "x = 2\n"},
     "included file": {"configs/tags.yaml": "team: platform\n"},
