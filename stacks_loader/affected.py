@@ -133,7 +133,8 @@ def _by_manifest(head: StackSet, base: StackSet, affected: dict[InstanceRef, Any
     stack composition): affected when one manifest's version changed, each compared with that
     manifest's version in base. So an instance two manifests resolve differently is reported as
     any other (deploying it is refused), and the scoped comparison, which may load only the
-    changed manifest, gives the same answer."""
+    changed manifest, gives the same answer. A manifest base lacks (added, or renamed) changed
+    nothing when its version equals one base had: a renamed file changes no instance's values."""
     for ref in sorted(head.versions.keys() | base.versions.keys()):
         inst = head.instances.get(ref)
         if inst is None or not inst.deployable:
@@ -143,8 +144,15 @@ def _by_manifest(head: StackSet, base: StackSet, affected: dict[InstanceRef, Any
         before = {v.stack_file: v for v in base.versions.get(ref, [before_owner] if before_owner else [])}
         found = None
         for manifest in sorted(now):
-            found = instance_reasons(now[manifest], before.get(manifest), *compare,
-                                     reads_moved=state_reads_moved(now[manifest], head, base))
+            version = now[manifest]
+            moved = state_reads_moved(version, head, base)
+            if manifest in before or not before:
+                found = instance_reasons(version, before.get(manifest), *compare, reads_moved=moved)
+            else:  # reported against what base showed, unless it equals another manifest's version
+                found = instance_reasons(version, before_owner, *compare, reads_moved=moved)
+                if found is not None and any(instance_reasons(version, other, *compare, reads_moved=moved) is None
+                                             for other in before.values()):
+                    found = None
             if found is not None:
                 break
         if found is None:

@@ -26,7 +26,7 @@ from typing import Any
 
 import yaml
 
-from .affected import AffectedSet, ModuleIndex, affected_between_trees, deleted_instances
+from .affected import AffectedSet, ModuleIndex, affected_between_trees
 from .atmos_config import AtmosConfig, load_atmos_config
 from .globs import compile_glob, is_glob
 from .component_plan import ComponentPlans
@@ -89,14 +89,13 @@ def affected_scoped(
         return affected_between_trees(base_tree, head_tree, changed_files,
                                       include_dependents=include_dependents, environ=environ)
     aset = affected_between_trees(base_tree, head_tree, changed_files, environ=environ, base=base, head=head)
-    whole = None
-    if aset.deleted:
-        # a top-level manifest the change does not reach may still produce the instance (Atmos'
-        # stacks made of several manifests): what is deleted is decided against the whole head
-        whole = load_stacks(head_tree, environ)
-        aset = replace(aset, deleted=deleted_instances(base, whole))
+    if aset.deleted or not head.instances.keys() <= base.instances.keys():
+        # an instance added or deleted in the stacks reached: a top-level manifest the change does
+        # not reach may still define it (Atmos' stacks made of several manifests), in either tree
+        return affected_between_trees(base_tree, head_tree, changed_files,
+                                      include_dependents=include_dependents, environ=environ)
     if include_dependents:
-        whole = whole or load_stacks(head_tree, environ)
+        whole = load_stacks(head_tree, environ)
         graph = whole.graph()
         aset = replace(aset, head=whole, include_dependents=True)
         for ref in aset.affected:

@@ -123,17 +123,26 @@ def test_a_change_of_which_component_comes_first_in_a_stack_adds_or_deletes_noth
     assert _summary(affected_scoped(*trees, changed)) == _summary(full)
 
 
+DNS = ("import: [catalog/base]\nvars: {tenant: plat, environment: ue1, stage: dev}\n"
+       "components: {terraform: {dns: {metadata: {component: app}}}}\n")
+TWO_MANIFESTS = {  # name: (the second manifest's files in base, in head; what full reports)
+    "deleted": ({"stacks/deploy/dev-dns.yaml": DNS}, {"stacks/deploy/dev-dns.yaml": None}, (set(), {"dns"})),
+    "added": ({}, {"stacks/deploy/dev-dns.yaml": DNS}, ({"dns"}, set())),
+    "renamed": ({"stacks/deploy/dev-dns.yaml": DNS}, {"stacks/deploy/dev-dns.yaml": None,
+                                                       "stacks/deploy/dev-zz.yaml": DNS}, (set(), set())),
+}
+
+
 @pytest.mark.parametrize("dependents", [False, True])
-def test_a_manifest_deleted_from_a_stack_made_of_two_deletes_only_what_it_alone_defined(tmp_path, dependents):
+@pytest.mark.parametrize("name", sorted(TWO_MANIFESTS))
+def test_a_manifest_of_a_stack_made_of_two_adds_deletes_only_what_it_alone_defines(tmp_path, name, dependents):
     """Two top-level manifests make one stack (Atmos' stack composition); the other, which the
-    change does not reach, still defines the instances they share."""
-    files = {**EXTRA, "stacks/deploy/dev-dns.yaml": "import: [catalog/base]\n"
-                                                   "vars: {tenant: plat, environment: ue1, stage: dev}\n"
-                                                   "components: {terraform: {dns: {metadata: {component: app}}}}\n"}
-    base, head, changed = _pair(tmp_path, files, {"stacks/deploy/dev-dns.yaml": None})
+    change does not reach, still defines the instances they share, alike."""
+    in_base, change, (added, deleted) = TWO_MANIFESTS[name]
+    base, head, changed = _pair(tmp_path, {**EXTRA, **in_base}, change)
     trees = FolderTree(base), FolderTree(head)
     full = affected_between_trees(*trees, changed, include_dependents=dependents)
-    assert {str(r) for r in full.deleted} == {"plat-ue1-dev/dns"}
+    assert {r.component for r in full.affected} == added and {r.component for r in full.deleted} == deleted
     assert _summary(affected_scoped(*trees, changed, include_dependents=dependents)) == _summary(full)
 
 
