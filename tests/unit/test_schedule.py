@@ -55,3 +55,42 @@ def test_halt_skips_every_pending_instance():
     q.pop_ready(1)
     skipped = q.halt(R("s/a"))
     assert R("s/b") in skipped
+
+
+def test_random_graphs_and_outcomes_keep_every_scheduling_promise():
+    """500 random DAGs, random durations, failures and finishing order, 1-4 slots: nothing starts
+    before its parents succeeded or beyond the cap, every descendant of a failure is skipped and
+    never started, and everything else runs."""
+    import random
+
+    import networkx as nx
+
+    rnd = random.Random(5)
+    for _ in range(500):
+        refs = [R(f"s/c{i:02d}") for i in range(rnd.randint(1, 25))]
+        digraph = nx.DiGraph()
+        digraph.add_nodes_from(refs)
+        digraph.add_edges_from((a, b) for i, a in enumerate(refs) for b in refs[i + 1:] if rnd.random() < 0.15)
+        q = DeployQueue(DependencyGraph(digraph), {r: rnd.random() * 5 for r in refs})
+        fails = {r for r in refs if rnd.random() < 0.2}
+        cap = rnd.randint(1, 4)
+        running: list = []
+        started, succeeded = set(), set()
+        while not q.finished:
+            for ref in q.pop_ready(cap - q.running):
+                assert set(digraph.predecessors(ref)) <= succeeded
+                running.append(ref)
+                started.add(ref)
+            assert 0 < q.running <= cap and len(running) == q.running
+            ref = running.pop(rnd.randrange(len(running)))
+            if ref in fails:
+                q.fail(ref)
+            else:
+                q.succeed(ref)
+                succeeded.add(ref)
+        doomed = set().union(*(nx.descendants(digraph, f) for f in fails & started))
+        for ref in refs:
+            if ref in doomed:
+                assert q.state[ref] == "skipped" and ref not in started
+            else:
+                assert ref in started and q.state[ref] == ("failed" if ref in fails else "succeeded")
