@@ -85,15 +85,15 @@ def affected_scoped(
         base = head  # no file the loader reads changed: base resolves to exactly the same values
     else:
         base = _load_only(base_tree, environ, base_index, scope)
-    if stack is not None and stack not in head.stack_names() | base.stack_names():
+    if head.instances.keys() != base.instances.keys() or (
+        stack is not None and stack not in head.stack_names() | base.stack_names()
+    ):
+        # An instance added or deleted in the stacks reached: a top-level manifest the change does
+        # not reach may define it too (Atmos' stacks made of several manifests), in either tree.
+        # A --stack the change does not reach: only the whole comparison knows whether it exists.
         return affected_between_trees(base_tree, head_tree, changed_files,
                                       include_dependents=include_dependents, environ=environ)
     aset = affected_between_trees(base_tree, head_tree, changed_files, environ=environ, base=base, head=head)
-    if aset.deleted or not head.instances.keys() <= base.instances.keys():
-        # an instance added or deleted in the stacks reached: a top-level manifest the change does
-        # not reach may still define it (Atmos' stacks made of several manifests), in either tree
-        return affected_between_trees(base_tree, head_tree, changed_files,
-                                      include_dependents=include_dependents, environ=environ)
     if include_dependents:
         whole = load_stacks(head_tree, environ)
         graph = whole.graph()
