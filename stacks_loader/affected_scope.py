@@ -85,12 +85,15 @@ def affected_scoped(
         base = head  # no file the loader reads changed: base resolves to exactly the same values
     else:
         base = _load_only(base_tree, environ, base_index, scope)
-    if head.instances.keys() != base.instances.keys() or (
-        stack is not None and stack not in head.stack_names() | base.stack_names()
-    ):
+        moved = {ref.component for ref in head.instances.keys() ^ base.instances.keys()}
         # An instance added or deleted in the stacks reached: a top-level manifest the change does
-        # not reach may define it too (Atmos' stacks made of several manifests), in either tree.
-        # A --stack the change does not reach: only the whole comparison knows whether it exists.
+        # not reach may define it too (Atmos' stacks made of several manifests), alike in both
+        # trees. Those that may (by the names they mention) join the scope for those components.
+        if moved and _widen(scope, head_index.may_define(moved) | base_index.may_define(moved), moved):
+            head = _load_only(head_tree, environ, head_index, scope)
+            base = _load_only(base_tree, environ, base_index, scope)
+    if stack is not None and stack not in head.stack_names() | base.stack_names():
+        # a --stack the change does not reach: only the whole comparison knows whether it exists
         return affected_between_trees(base_tree, head_tree, changed_files,
                                       include_dependents=include_dependents, environ=environ)
     aset = affected_between_trees(base_tree, head_tree, changed_files, environ=environ, base=base, head=head)
@@ -102,6 +105,20 @@ def affected_scoped(
             aset.dependents |= graph.descendants(ref)
         aset.dependents -= set(aset.affected)
     return aset
+
+
+def _widen(scope: dict[str, "ComponentFilter"], manifests: set[str], names: set[str]) -> bool:
+    """Add `manifests` to `scope` for the components `names`; whether the scope grew."""
+    grew = False
+    for manifest in manifests:
+        wanted = scope.get(manifest)
+        if wanted is None:
+            scope[manifest] = ComponentFilter(names=set(names))
+            grew = True
+        elif not wanted.everything and not names <= wanted.names:
+            wanted.names |= names
+            grew = True
+    return grew
 
 
 def _same_config(changed: list[str], scope: dict[str, "ComponentFilter"], atmos: AtmosConfig,
@@ -189,6 +206,15 @@ class StackIndex:
     def reads_other_instances(self) -> bool:
         """Whether a stack file may read another instance's sections (`atmos.Component`)."""
         return any("atmos.Component" in text for text in self.text.values())
+
+    def may_define(self, names: set[str]) -> set[str]:
+        """Top-level manifests that may define a component named in `names`: a file they merge
+        mentions one, or renders templates or includes another file, or their imports are unknown."""
+        pattern = _token_regex(frozenset(names))
+        hits = {path for path, text in self.text.items()
+                if "{{" in text or "!include" in text or pattern.search(text)}
+        return {manifest for manifest in self.manifests
+                if (files := self.closure(manifest)) is None or not files.isdisjoint(hits)}
 
     def closure(self, path: str) -> frozenset[str] | None:
         """Every stack file `path` merges in (itself included), or None if unknown."""
