@@ -74,10 +74,10 @@ def test_scoped_comparison_matches_the_full_one_for_every_edit_of_an_example_sta
     shutil.copytree(base, head)
     trees = FolderTree(base), FolderTree(head)
     text = (base / rel).read_text()
-    checked = 0
+    reaching = 0
     for what, edited in _edits(text):
         (head / rel).write_text(edited)
         full = _answer(lambda: affected_between_trees(*trees, [rel]))
         assert _answer(lambda: affected_scoped(*trees, [rel])) == full, f"{rel}: {what}"
-        checked += 1
-    assert checked >= 3  # every example stack file has a few values
+        reaching += full[0] != "refused" and bool(full[0] or full[1])
+    assert reaching >= 1  # some edits of every example stack file change an instance
