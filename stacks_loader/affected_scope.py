@@ -245,7 +245,7 @@ class StackIndex:
         each with the components worth resolving."""
         prefix = f"{self.atmos.stacks_base_path}/" if self.atmos.stacks_base_path else ""
         changed_stack_files = {p[len(prefix):] for p in changed if not prefix or p.startswith(prefix)}
-        other = _token_regex(frozenset(other_tokens)) if other_tokens else None
+        other = _token_regex(frozenset(other_tokens), values_only=True) if other_tokens else None
         folders = _token_regex(frozenset(folder_tokens)) if folder_tokens else None
         cache: dict[tuple[str, int], bool] = {}
 
@@ -320,9 +320,13 @@ class StackIndex:
 
 
 @lru_cache(maxsize=64)
-def _token_regex(tokens: frozenset[str]) -> re.Pattern[str]:
+def _token_regex(tokens: frozenset[str], *, values_only: bool = False) -> re.Pattern[str]:
+    """A mention of one of `tokens` as a word. `values_only`: not as a mapping key (`docs:`); a path
+    a stack file names (`!include`, a depends_on file or folder) is a value, and a plain YAML
+    value cannot hold a colon followed by a space."""
     alternatives = "|".join(re.escape(t) for t in sorted(tokens, key=len, reverse=True))
-    return re.compile(rf"(?<![\w-])(?:{alternatives})(?![\w-])")
+    key = r"(?!:(?:\s|$))" if values_only else ""
+    return re.compile(rf"(?<![\w-])(?:{alternatives})(?![\w-]){key}", re.MULTILINE)
 
 
 @dataclass

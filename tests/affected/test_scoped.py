@@ -235,3 +235,20 @@ def test_scoped_comparison_sees_readers_of_an_abstract_components_state_in_other
     trees = FolderTree(base), FolderTree(head)
     full = affected_between_trees(*trees, changed)
     assert _summary(affected_scoped(*trees, changed)) == _summary(full)
+
+
+def test_a_changed_folder_named_like_a_mapping_key_reaches_no_stack(tmp_path):
+    """`docs:` as a settings key does not tie a stack to a change in `docs/`; `folder: docs` does."""
+    from stackflow.stacks_loader.affected_scope import StackIndex, _mention_tokens
+    from stackflow.stacks_loader.atmos_config import load_atmos_config
+
+    files = {**EXTRA, "docs/a.md": "x\n",
+             "stacks/deploy/dev.yaml": EXTRA["stacks/deploy/dev.yaml"] + "settings: {docs: https://wiki.example.com/handbook}\n"}
+    tree = FolderTree(write_repo(tmp_path / "repo", files))
+    atmos = load_atmos_config(tree, {})
+    index = StackIndex(tree, atmos)
+    other, folders = _mention_tokens(["docs/a.md"], atmos, [tree])
+    assert "docs" in other and index.scope(["docs/a.md"], {}, other, folders) == {}
+    (tmp_path / "repo" / "stacks/deploy/dev.yaml").write_text(
+        files["stacks/deploy/dev.yaml"] + "components: {terraform: {app: {settings: {depends_on: {1: {folder: docs}}}}}}\n")
+    assert set(StackIndex(tree, atmos).scope(["docs/a.md"], {}, other, folders)) == {"deploy/dev.yaml"}
