@@ -191,7 +191,8 @@ def deferred_value(
         if not isinstance(inner, TerraformOutputRef):
             raise TemplateError(f"{value.describe()}: a store value's JSON is not supported (read it whole, or "
                                 "under !template)")
-        return replace(inner, encoding=value.encoder), parents  # its JSON text, made when it is known
+        # its JSON text, made when it is known
+        return replace(inner, encoding=value.encoder, encoding_args=value.encoder_args), parents
     if not path.startswith("vars."):
         raise TemplateError(f"{value.describe()} is only supported in vars (like !terraform.output and !store): "
                             "it is known only when the stack runs")

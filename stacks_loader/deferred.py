@@ -84,7 +84,7 @@ def fill_deferred(
     if isinstance(value, TerraformOutputRef):
         found = _found(value, outputs, dependent)
         if value.encoding:  # the JSON text a template printed of it, as Sprig's encoder writes it
-            return FUNCTIONS[value.encoding](found)
+            return FUNCTIONS[value.encoding](*value.encoding_args, found)
         return found
     if isinstance(value, TerraformOutputText):
         text = "".join(part if isinstance(part, str) else _printed(part, outputs, dependent) for part in value.parts)

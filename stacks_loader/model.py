@@ -5,6 +5,7 @@ Pure data; built by `stacks_loader.resolve`, read by the flows and tasks.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -65,13 +66,15 @@ class TerraformOutputRef:
     # a Sprig JSON encoder (`toJson`, `toRawJson`, `toPrettyJson`) the value goes through once
     # known: a template printed the output's JSON text (`'{{ toJson (atmos.Component …).outputs.x }}'`)
     encoding: str = ""
+    # the encoder's arguments before the value, as given (`toJSONPretty "  "`: the indent)
+    encoding_args: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         # as it would be written again: `vpc_id`, `.subnet_ids[0]`, `.` (every output)
         expression = (f".{self.output}{self.path}" if self.path else self.output) if self.output else (self.path or ".")
         text = f"!{self.function} {self.parent.component} {self.parent.stack} {expression}"
         if self.encoding:
-            text = f"{text} | {self.encoding}"
+            text = " ".join([f"{text} | {self.encoding}", *map(json.dumps, self.encoding_args)])
         return text if self.default is None else f"{text} // {self.default}"
 
 

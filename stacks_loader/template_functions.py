@@ -230,6 +230,11 @@ def _s(value: Any) -> str:
     raise FunctionError(f"wrong type for value; expected string; got {_type_name(value)}")
 
 
+def string_param(value: Any) -> str:
+    """A Go function's `string` parameter, checked (`FunctionError` otherwise)."""
+    return _s(value)
+
+
 def strval(value: Any) -> str:
     """Sprig's `strval` (toString, join, cat …): strings as they are, others as `%v`."""
     return value if isinstance(value, str) else go_string(value)

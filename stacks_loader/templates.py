@@ -20,7 +20,16 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from .template_functions import FUNCTIONS, SUPPORTED, FunctionError, environ_functions, go_string, strval, truth
+from .template_functions import (
+    FUNCTIONS,
+    SUPPORTED,
+    FunctionError,
+    environ_functions,
+    go_string,
+    string_param,
+    strval,
+    truth,
+)
 
 _SPACE = " \t\r\n"  # what Go's trim markers (`{{- `, ` -}}`) remove
 _SPACE_CHARS = frozenset(_SPACE)
@@ -49,6 +58,8 @@ class Encoded(RunTimeValue):
 
     value: RunTimeValue
     encoder: str = "toJson"
+    # the encoder's arguments before the value: Gomplate's `toJSONPretty INDENT VALUE`
+    encoder_args: tuple[str, ...] = ()
 
     def describe(self) -> str:
         return f"{self.encoder} of {self.value.describe()}"
@@ -65,6 +76,8 @@ class RunTimeText:
 # Sprig's JSON encoders: what they give of a RunTimeValue is `Encoded`
 _ENCODERS = frozenset({"toJson", "toRawJson", "toPrettyJson", "mustToJson", "mustToRawJson", "mustToPrettyJson",
                        "toJSON", "data.ToJSON"})
+# Gomplate's encoders whose first argument is the indent (a string, as Go requires)
+_INDENTED_ENCODERS = frozenset({"toJSONPretty", "data.ToJSONPretty"})
 
 # Functions the parser accepts but `render` runs only when its caller implements them.
 CONTEXT_FUNCTIONS = frozenset({"atmos.Component", "atmos.Store"})
@@ -763,10 +776,16 @@ class _Run:
                                     f"{pipe.source!r}") from None
         if name in _ENCODERS and len(args) == 1 and isinstance(args[0], RunTimeValue):
             return Encoded(args[0], name)  # the JSON of a value known only at run time
+        if (name in _INDENTED_ENCODERS and len(args) == 2 and isinstance(args[1], RunTimeValue)
+                and not isinstance(args[0], RunTimeValue)):
+            try:
+                return Encoded(args[1], name, (string_param(args[0]),))
+            except FunctionError as exc:
+                raise TemplateError(f"{name}: {exc} in {pipe.source!r}") from None
         for arg in args:
             if isinstance(arg, RunTimeValue):
                 hint = (" (under !template, whose text is read back as JSON, it keeps its type, as Atmos recommends)"
-                        if name in _ENCODERS else "")
+                        if name in _ENCODERS or name in _INDENTED_ENCODERS else "")
                 raise TemplateError(f"{name} cannot take {arg.describe()} in {pipe.source!r}: it is known only when "
                                     f"the stack runs, so it can only be a whole value{hint}")
         try:

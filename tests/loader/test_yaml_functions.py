@@ -458,6 +458,35 @@ def test_gomplate_tojson_of_an_atmos_component_output_is_its_text_once_known(tmp
     assert filled["sizes"] == filled["raw"] == '{"\\u003c":1,"a":2.0,"b":0.5}'  # as Gomplate's encoder writes it
 
 
+def test_gomplate_tojsonpretty_of_an_atmos_component_output_keeps_its_indent_until_known(tmp_path):
+    from stackflow.stacks_loader.deferred import fill_deferred
+
+    stacks = load_repo(tmp_path, {"stacks/deploy/dev.yaml": ctx(
+        "components: {terraform: {vpc: {}, app: {vars: {"
+        "tabbed: '{{ (atmos.Component \"vpc\" .stack).outputs.sizes | toJSONPretty \"\\t\" }}', "
+        "spaced: '{{ data.ToJSONPretty \"  \" (atmos.Component \"vpc\" .stack).outputs.sizes }}', "
+        "typed: !template '{{ toJSONPretty \"  \" (atmos.Component \"vpc\" .stack).outputs.sizes }}'}}}}\n")})
+    vpc = InstanceRef(DEV, "vpc")
+    app = inst(stacks)
+    assert app.vars["tabbed"] == TerraformOutputRef(vpc, "sizes", source_file="stacks/deploy/dev.yaml",
+                                                    encoding="toJSONPretty", encoding_args=("\t",))
+    assert str(app.vars["spaced"]) == f'!terraform.output vpc {DEV} sizes | data.ToJSONPretty "  "'
+    assert [d.parent for d in app.dependencies] == [vpc]
+    filled = fill_deferred(app.vars, {vpc: {"sizes": {"b": [0.5], "a": 2.0}}}, dependent=f"{DEV}/app")
+    assert filled["tabbed"] == '{\n\t"a": 2.0,\n\t"b": [\n\t\t0.5\n\t]\n}'  # Gomplate's encoder, tab indent
+    assert filled["spaced"] == '{\n  "a": 2.0,\n  "b": [\n    0.5\n  ]\n}'
+    assert filled["typed"] == {"a": 2.0, "b": [0.5]}  # read back as JSON under !template: the value
+
+
+def test_gomplate_tojsonpretty_refuses_an_indent_that_is_not_a_string(tmp_path):
+    with pytest.raises(ConfigError) as err:
+        load_repo(tmp_path, {"stacks/deploy/dev.yaml": ctx(
+            "components: {terraform: {vpc: {}, app: {vars: {"
+            "x: '{{ toJSONPretty 2 (atmos.Component \"vpc\" .stack).outputs.sizes }}'}}}}\n")})
+    message = str(err.value)
+    assert "\n" not in message and "stacks/deploy/dev.yaml" in message and "toJSONPretty" in message
+
+
 def test_quoted_delimiters_render_a_whole_value_template_read_back_as_yaml(tmp_path):
     from stackflow.stacks_loader.deferred import fill_deferred
     from stackflow.stacks_loader.model import TerraformOutputText
