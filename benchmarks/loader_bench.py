@@ -1,14 +1,19 @@
 """Loader benchmark: a generated 10,000-instance Atmos repo, resolved and compared.
 
-Three figures, each against the floor measured in the same run:
+Four figures, each against the floor measured in the same run:
 
   (a) every YAML file parsed once with yaml.CSafeLoader                      (the floor)
   (b) load_stacks + graph(): every instance resolved, graph validated        (goal <= 2x (a), < 3 s)
+  (b0) what any loader returning the same values pays with no resolution at all: (a), plus the
+      instances built from their final values (each with its own top-level dicts, as the load
+      promises) and the networkx graph built and checked for cycles; a lower bound for (b).
+      Also the least any loader could return: only the deployable instances, every dict shared.
   (c) affected for a one-file change, scoped to what the file can reach      (goal < 1 s)
       - a file in a component folder, - a catalog file, - a component added to a stack manifest
       each checked against the full comparison (same answer), which is timed too.
 
-Peak memory (tracemalloc is too slow here: ru_maxrss of this process) is reported after (b).
+Peak memory (tracemalloc is too slow here: ru_maxrss of this process) is reported after (b) and (c);
+(b0) runs last, so that its second copy of the instances is not counted.
 
 Two shapes of repo, the same but for what each top-level stack manifest sets itself, measured
 in YAML nodes per deployed instance (25 public Atmos repos: median 19.7; Cloud Posse's
@@ -36,8 +41,12 @@ from typing import Any
 
 import yaml
 
+import networkx as nx
+
 from stackflow.stacks_loader.affected import affected_between_trees
 from stackflow.stacks_loader.affected_scope import affected_scoped
+from stackflow.stacks_loader.gc_pause import paused_gc
+from stackflow.stacks_loader.model import InstanceRef, StackInstance
 from stackflow.stacks_loader.resolve import load_stacks
 from stackflow.stacks_loader.source import FolderTree
 
@@ -153,6 +162,54 @@ def parse_floor(root: Path) -> float:
     return time.perf_counter() - start
 
 
+def build_instances(instances: list[StackInstance]) -> dict[InstanceRef, StackInstance]:
+    """(b0)'s first part: each instance made again from its final values, its top-level dicts and
+    lists its own (the load's contract). Fields left at their defaults only lower the bound. The
+    collector is paused, as the load pauses it."""
+    with paused_gc():
+        return _built(instances)
+
+
+def _built(instances: list[StackInstance]) -> dict[InstanceRef, StackInstance]:
+    built: dict[InstanceRef, StackInstance] = {}
+    for i in instances:
+        new = StackInstance(
+            stack=i.stack, component=i.component, component_path=i.component_path, stack_file=i.stack_file,
+            vars=dict(i.vars), settings=dict(i.settings), env=dict(i.env), metadata=dict(i.metadata),
+            backend_type=i.backend_type, backend=dict(i.backend), providers=dict(i.providers),
+            workspace=i.workspace, dependencies=list(i.dependencies), command=i.command,
+            remote_state_backend_type=i.remote_state_backend_type,
+            remote_state_backend=dict(i.remote_state_backend), inheritance=list(i.inheritance),
+            imports=i.imports, base_component_path=i.base_component_path,
+            reported_sections=dict(i.reported_sections),
+        )
+        built[InstanceRef(new.stack, new.component)] = new
+    return built
+
+
+def build_least(instances: list[StackInstance]) -> dict[InstanceRef, StackInstance]:
+    """(b0)'s floor of floors: only the deployable instances, each sharing its values' dicts."""
+    with paused_gc():
+        return {
+            InstanceRef(i.stack, i.component): StackInstance(
+                stack=i.stack, component=i.component, component_path=i.component_path, stack_file=i.stack_file,
+                vars=i.vars, metadata=i.metadata, dependencies=i.dependencies)
+            for i in instances if i.deployable
+        }
+
+
+def build_graph(instances: dict[InstanceRef, StackInstance]) -> nx.DiGraph:
+    """(b0)'s second part: the deployable instances' graph, checked for cycles; no sorting, no messages."""
+    with paused_gc():
+        deployable = [ref for ref, inst in instances.items() if inst.deployable]
+        graph = nx.DiGraph()
+        graph.add_nodes_from(deployable)
+        graph.add_edges_from((dep.parent, ref) for ref in deployable for dep in instances[ref].dependencies)
+        if not nx.is_directed_acyclic_graph(graph):
+            raise SystemExit("the generated repo has a cycle")
+    return graph
+
+
 def best_of(fn, runs: int) -> tuple[float, Any]:
     best, value = float("inf"), None
     for _ in range(runs):
@@ -188,11 +245,11 @@ def main(argv: list[str] | None = None) -> int:
 
         b, n_instances = best_of(full, args.runs)
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        base_stackset = load_stacks(base, {})
 
         results: dict[str, Any] = {"instances": n_instances, **facts, "a_parse_s": round(a, 3),
                                    "b_resolve_graph_s": round(b, 3), "b_ratio": round(b / a, 2),
                                    "peak_rss_mb": round(peak_mb, 1)}
-        base_stackset = load_stacks(base, {})
         changes = {
             "component_folder": ("components/terraform/c07/main.tf", "# changed\n"),
             "catalog_file": ("stacks/catalog/c11/default.yaml", None),
@@ -217,6 +274,15 @@ def main(argv: list[str] | None = None) -> int:
             results[f"c_{name}_same_as_full"] = same
             results[f"c_{name}_full_s"] = round(full_s, 3)
         results["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+        # last: its second copy of every instance would count in the peak memory above
+        finals = list(base_stackset.instances.values())
+        build_s, built = best_of(lambda: build_instances(finals), args.runs)
+        graph_s, _ = best_of(lambda: build_graph(built), args.runs)
+        b0 = a + build_s + graph_s
+        least_s, _ = best_of(lambda: build_graph(build_least(finals)), args.runs)
+        results.update(b0_least_s=round(a + least_s, 3), b0_least_ratio=round((a + least_s) / a, 2))
+        results.update(b0_bound_s=round(b0, 3), b0_ratio=round(b0 / a, 2), b0_build_instances_s=round(build_s, 3),
+                       b0_graph_s=round(graph_s, 3), b0_instances_built=len(finals), b_over_b0=round(b / b0, 2))
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -226,6 +292,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"(a) parse every YAML once (CSafeLoader):  {results['a_parse_s']:.3f} s   1.00x  (floor)")
     print(f"(b) resolve every instance + graph:        {results['b_resolve_graph_s']:.3f} s   "
           f"{results['b_ratio']:.2f}x  (goal <= 2x and < 3 s)")
+    print(f"(b0) no resolution at all: (a) + {results['b0_instances_built']} instances built from their final "
+          f"values ({results['b0_build_instances_s']:.3f} s) + graph ({results['b0_graph_s']:.3f} s): "
+          f"{results['b0_bound_s']:.3f} s   {results['b0_ratio']:.2f}x  (a lower bound for (b); "
+          f"(b) is {results['b_over_b0']:.2f}x it)")
+    print(f"(b0) the least any loader could return: (a) + the deployable instances alone, sharing every dict, "
+          f"+ graph: {results['b0_least_s']:.3f} s   {results['b0_least_ratio']:.2f}x")
     labels = {"component_folder": "one file in a component folder", "catalog_file": "one catalog file",
               "new_instance": "a component added to a stack"}
     for name in changes:
