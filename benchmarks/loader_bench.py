@@ -7,7 +7,7 @@ Four figures, each against the floor measured in the same run:
   (b0) what any loader returning the same values pays with no resolution at all: (a), plus the
       instances built from their final values (each with its own top-level dicts, as the load
       promises) and the networkx graph built and checked for cycles; a lower bound for (b).
-      Also the least any loader could return: only the deployable instances, every dict shared.
+      Also the least the load could return: only the deployable instances, every dict shared.
   (c) affected for a one-file change, scoped to what the file can reach      (goal < 1 s)
       - a file in a component folder, - a catalog file, - a component added to a stack manifest
       each checked against the full comparison (same answer), which is timed too.
@@ -296,7 +296,7 @@ def main(argv: list[str] | None = None) -> int:
           f"values ({results['b0_build_instances_s']:.3f} s) + graph ({results['b0_graph_s']:.3f} s): "
           f"{results['b0_bound_s']:.3f} s   {results['b0_ratio']:.2f}x  (a lower bound for (b); "
           f"(b) is {results['b_over_b0']:.2f}x it)")
-    print(f"(b0) the least any loader could return: (a) + the deployable instances alone, sharing every dict, "
+    print(f"(b0) the least the load could return: (a) + the deployable instances alone, sharing every dict, "
           f"+ graph: {results['b0_least_s']:.3f} s   {results['b0_least_ratio']:.2f}x")
     labels = {"component_folder": "one file in a component folder", "catalog_file": "one catalog file",
               "new_instance": "a component added to a stack"}
