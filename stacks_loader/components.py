@@ -440,6 +440,7 @@ class StackResolver:
             # what Atmos compares whole for `stack.dependencies`; its own dict, as every section kept
             dependencies_section=dict(dependencies) if dependencies else {},
             reported_sections=dict(resolved["reported"]),  # the sections in it are read only
+            legacy_base=top if isinstance(top := own.get("component"), str) else "",
         )
         return ResolvedInstance(instance, declared.legacy)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from stackflow.errors import ConfigError
@@ -13,14 +14,65 @@ from .resolve import StackSet
 from .yaml_functions import LiteralString
 
 
-def describe_stacks(stackset: StackSet) -> dict[str, Any]:
-    """`{stack: {"components": {"terraform": {component: {...}}}}}`, sorted by stack and component."""
+# Atmos' component types; stackflow resolves Terraform components only
+COMPONENT_TYPES = ("terraform", "helmfile", "packer")
+
+
+def describe_stacks(
+    stackset: StackSet,
+    *,
+    stack: str | None = None,
+    components: Sequence[str] = (),
+    component_types: Sequence[str] = (),
+    sections: Sequence[str] = (),
+) -> dict[str, Any]:
+    """`{stack: {"components": {"terraform": {component: {...}}}}}`, sorted by stack and component.
+
+    Atmos' filters: `stack` is a stack name or a top-level manifest (relative to the stacks base
+    path, without its extension); `components` also takes the components whose deprecated
+    top-level `component:` names one of them; `sections` keeps only those keys of each component.
+    A name that matches nothing in the repo is an error (Atmos prints `{}`: a typo would pass).
+    """
+    _check_filters(stackset, stack, components, component_types)
+    if component_types and "terraform" not in component_types:
+        return {}
+    wanted = set(components)
     out: dict[str, Any] = {}
+    known_sections: set[str] = set()
     for ref in sorted(stackset.instances):
         inst = stackset.instances[ref]
-        stack = out.setdefault(inst.stack, {"components": {"terraform": {}}})
-        stack["components"]["terraform"][inst.component] = describe_instance(inst, stackset)
+        if stack is not None and stack != inst.stack and stack != manifest_stem(inst.stack_file):
+            continue
+        if wanted and inst.component not in wanted and inst.legacy_base not in wanted:
+            continue
+        doc = describe_instance(inst, stackset)
+        if sections:
+            known_sections.update(doc)
+            doc = {name: value for name, value in doc.items() if name in sections}
+        entry = out.setdefault(inst.stack, {"components": {"terraform": {}}})
+        entry["components"]["terraform"][inst.component] = doc
+    unknown = sorted(set(sections) - known_sections) if out else []
+    if unknown:
+        raise ConfigError(f"describe stacks --sections: no section {', '.join(map(repr, unknown))} "
+                          f"(a component has: {', '.join(sorted(known_sections))})")
     return out
+
+
+def _check_filters(stackset: StackSet, stack: str | None, components: Sequence[str],
+                   component_types: Sequence[str]) -> None:
+    for kind in component_types:
+        if kind not in COMPONENT_TYPES:
+            raise ConfigError(f"describe stacks --component-types: unknown type {kind!r} "
+                              f"(Atmos' types: {', '.join(COMPONENT_TYPES)})")
+    if stack is not None and stack not in stackset.stack_names() and not any(
+            stack == manifest_stem(inst.stack_file) for inst in stackset.instances.values()):
+        raise ConfigError(f"describe stacks -s {stack!r}: no stack or top-level stack manifest of that name")
+    if components:
+        names = {inst.component for inst in stackset.instances.values()}
+        names |= {inst.legacy_base for inst in stackset.instances.values()}
+        for name in components:
+            if name not in names:
+                raise ConfigError(f"describe stacks --components: no component {name!r} in any stack")
 
 
 def describe_component(

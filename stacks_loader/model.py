@@ -198,6 +198,9 @@ class StackInstance:
     # required_providers, required_version, generate, auth, source, provision, hooks), by name,
     # every one present (empty when unset), for describe output and `describe affected`
     reported_sections: dict[str, Any] = field(default_factory=dict)
+    # the deprecated top-level `component:` of its section, as written ("" when unset): Atmos'
+    # `describe stacks --components X` also lists the components that name X there
+    legacy_base: str = ""
 
     @property
     def described_path(self) -> str:

@@ -21,6 +21,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     d_stacks = dsub.add_parser("stacks", help="every instance, resolved")
     add_repo(d_stacks)
     d_stacks.add_argument("--format", choices=["json", "yaml", "text"], default="yaml")
+    # Atmos' filters; lists as Atmos takes them: comma-separated, or the flag repeated
+    d_stacks.add_argument("--stack", "-s", default=None,
+                          help="only this stack: its name, or its top-level manifest (e.g. orgs/acme/dev/us-east-1)")
+    d_stacks.add_argument("--components", action="append", default=[], metavar="C1,C2",
+                          help="only these components (and those whose top-level component: names one)")
+    d_stacks.add_argument("--component-types", action="append", default=[], metavar="T1,T2",
+                          help="only these component types (terraform; helmfile and packer give nothing)")
+    d_stacks.add_argument("--sections", action="append", default=[], metavar="S1,S2",
+                          help="only these sections of each component (vars, settings, env, backend, ...)")
     d_stacks.set_defaults(handler=describe_stacks)
     d_graph = dsub.add_parser("graph", help="the dependency graph")
     add_repo(d_graph)
@@ -86,7 +95,13 @@ def _load(args: argparse.Namespace):
 def describe_stacks(args: argparse.Namespace) -> int:
     from stackflow.stacks_loader import describe
 
-    data = describe.describe_stacks(_load(args))
+    data = describe.describe_stacks(
+        _load(args),
+        stack=args.stack,
+        components=_listed(args.components),
+        component_types=_listed(args.component_types),
+        sections=_listed(args.sections),
+    )
     if args.format == "text":
         for stack, doc in data.items():
             print(stack)
@@ -95,6 +110,11 @@ def describe_stacks(args: argparse.Namespace) -> int:
         return 0
     emit(data, args.format)
     return 0
+
+
+def _listed(values: list[str]) -> list[str]:
+    """A list flag's values: each given comma-separated or repeated, blanks dropped."""
+    return [item.strip() for value in values for item in value.split(",") if item.strip()]
 
 
 def describe_graph(args: argparse.Namespace) -> int:

@@ -239,3 +239,16 @@ def test_describe_affected_stack_filter_on_a_stack_the_change_does_not_reach_is_
     assert _affected_json(capsys, repo, "--base", "HEAD~1", "--stack", PROD) == []
     code, _, err = _run(capsys, "describe", "affected", "--repo", str(repo), "--base", "HEAD~1", "-s", "plat-ue1-qa")
     assert code == 2 and "--stack 'plat-ue1-qa': no such stack in either commit" in err
+
+
+def test_describe_stacks_takes_atmos_filters_comma_separated_or_repeated(tmp_path, capsys):
+    repo = two_commits(tmp_path / "repo", FILES, {})
+    code, out, _ = _run(capsys, "describe", "stacks", "--repo", str(repo), "-s", DEV, "--components", "vpc,subnets",
+                        "--sections=vars", "--sections", "workspace", "--component-types", "terraform",
+                        "--format", "json")
+    data = json.loads(out)
+    assert code == 0 and list(data) == [DEV]
+    assert {name: sorted(doc) for name, doc in data[DEV]["components"]["terraform"].items()} == {
+        "subnets": ["vars", "workspace"], "vpc": ["vars", "workspace"]}
+    code, _, err = _run(capsys, "describe", "stacks", "--repo", str(repo), "--components", "vcp")
+    assert code == 2 and err == "stackflow: error: describe stacks --components: no component 'vcp' in any stack\n"

@@ -132,3 +132,56 @@ def test_atmos_stack_file_is_the_manifest_without_its_extension_as_atmos_shows_i
     doc = describe_component(stacks, "vpc", "plat-ue1-dev")
     assert doc["atmos_stack_file"] == doc["atmos_manifest"] == "deploy/dev"
     assert doc["vars"]["from"] == doc["vars"]["manifest"] == "deploy/dev"
+
+
+FILTER_FILES = {
+    **FILES,
+    "stacks/deploy/prod.yaml": """
+        import: [mixins/ue1, catalog/vpc]
+        vars: {tenant: plat, stage: prod}
+        components:
+          terraform:
+            vpc: {}
+            vpc-peer:
+              component: vpc
+              vars: {peer: true}
+            app:
+              vars: {vpc_id: !terraform.output vpc vpc_id}
+    """,
+}
+
+
+def test_describe_stacks_filters_as_atmos(tmp_path):
+    stacks = load_repo(tmp_path, FILTER_FILES)
+    prod = "plat-ue1-prod"
+
+    by_name = describe_stacks(stacks, stack=prod)
+    assert list(by_name) == [prod] and set(by_name[prod]["components"]["terraform"]) == {"app", "vpc", "vpc-peer"}
+    # a top-level manifest, relative to the stacks base path and without its extension, names it too
+    assert describe_stacks(stacks, stack="deploy/prod") == by_name
+
+    # a component, and those whose deprecated top-level `component:` names it (Atmos' derived components)
+    vpcs = describe_stacks(stacks, components=["vpc"])
+    assert {s: sorted(d["components"]["terraform"]) for s, d in vpcs.items()} == {
+        DEV: ["vpc"], prod: ["vpc", "vpc-peer"]}
+    assert list(describe_stacks(stacks, stack=DEV, components=["vpc-peer"])) == []  # exists, not in dev
+
+    only = describe_stacks(stacks, stack=DEV, components=["vpc", "app"], sections=["vars", "workspace"])
+    assert only[DEV]["components"]["terraform"]["vpc"] == {"workspace": DEV, "vars": {
+        "environment": "ue1", "region": "us-east-1", "tenant": "plat", "stage": "dev", "cidr": "10.1.0.0/16"}}
+    assert describe_stacks(stacks, component_types=["terraform", "helmfile"]) == describe_stacks(stacks)
+    assert describe_stacks(stacks, component_types=["helmfile"]) == {}
+
+
+@pytest.mark.parametrize(("filters", "message"), [
+    ({"stack": "plat-ue1-qa"}, "describe stacks -s 'plat-ue1-qa': no stack or top-level stack manifest of that name"),
+    ({"stack": "mixins/ue1"}, "describe stacks -s 'mixins/ue1': no stack or top-level stack manifest"),
+    ({"components": ["vpc", "vcp"]}, "describe stacks --components: no component 'vcp' in any stack"),
+    ({"component_types": ["helm"]}, "describe stacks --component-types: unknown type 'helm'"),
+    ({"sections": ["vars", "deps"]}, "describe stacks --sections: no section 'deps' (a component has: "),
+])
+def test_describe_stacks_filters_refuse_a_name_that_matches_nothing(tmp_path, filters, message):
+    stacks = load_repo(tmp_path, FILTER_FILES)
+    with pytest.raises(ConfigError) as err:
+        describe_stacks(stacks, **filters)
+    assert str(err.value).startswith(message) and "\n" not in str(err.value)
