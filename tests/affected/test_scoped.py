@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import random
 import shutil
 import textwrap
@@ -14,6 +13,7 @@ from stackflow.stacks_loader.affected import affected_between_trees
 from stackflow.stacks_loader.affected_scope import affected_scoped
 from stackflow.stacks_loader.source import FolderTree
 
+from tests.bench import loader_bench
 from tests.loader.repos import write_repo
 
 from .gitrepos import TF
@@ -146,17 +146,9 @@ def test_a_manifest_of_a_stack_made_of_two_adds_deletes_only_what_it_alone_defin
     assert _summary(affected_scoped(*trees, changed, include_dependents=dependents)) == _summary(full)
 
 
-def _bench_module():
-    spec = importlib.util.spec_from_file_location(
-        "loader_bench", Path(__file__).parents[2] / "benchmarks" / "loader_bench.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.mark.parametrize("shape", ["catalog-heavy", "inline"])
 def test_scoped_comparison_matches_on_the_generated_benchmark_repo(tmp_path, shape):
-    bench = _bench_module()
+    bench = loader_bench()
     base = tmp_path / "base"
     bench.generate(base, 300, shape)
     files = sorted(str(p.relative_to(base)) for p in base.rglob("*") if p.is_file() and "atmos" not in p.name)

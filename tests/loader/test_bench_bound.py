@@ -2,26 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.util
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
 from stackflow.stacks_loader.resolve import load_stacks
 
-
-def _bench_module():
-    spec = importlib.util.spec_from_file_location(
-        "loader_bench_bound", Path(__file__).parents[2] / "benchmarks" / "loader_bench.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.bench import loader_bench
 
 
 @pytest.mark.parametrize("shape", ["catalog-heavy", "inline"])
 def test_the_no_resolution_bound_builds_the_loaded_instances_and_graph(tmp_path, shape):
-    bench = _bench_module()
+    bench = loader_bench()
     bench.generate(tmp_path, 500, shape)
     stackset = load_stacks(tmp_path, {})
     finals = list(stackset.instances.values())
