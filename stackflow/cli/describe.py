@@ -30,6 +30,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                           help="only these component types (terraform; helmfile and packer give nothing)")
     d_stacks.add_argument("--sections", action="append", default=[], metavar="S1,S2",
                           help="only these sections of each component (vars, settings, env, backend, ...)")
+    d_stacks.add_argument("--file", default=None, help="write the result to this file instead of printing it")
+    _add_loading_switches(d_stacks)
     d_stacks.set_defaults(handler=describe_stacks)
     d_graph = dsub.add_parser("graph", help="the dependency graph")
     add_repo(d_graph)
@@ -41,6 +43,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_repo(d_comp)
     d_comp.add_argument("--provenance", action="store_true", help="the file that set each key")
     d_comp.add_argument("--format", choices=["yaml", "json"], default="yaml")
+    d_comp.add_argument("--file", default=None, help="write the result to this file instead of printing it")
+    _add_loading_switches(d_comp)
     d_comp.set_defaults(handler=describe_component)
     d_aff = dsub.add_parser("affected", help="instances a change between two commits touches")
     add_repo(d_aff)
@@ -59,13 +63,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_go_bool(d_aff, "--exclude-locked", "leave out instances with metadata.locked: true (as Atmos)")
     add_go_bool(d_aff, "--include-settings", "each instance's settings (stackflow's default; "
                                              "--include-settings=false gives null, as Atmos without it)", True)
-    # Atmos' switches for what it runs while it loads; stackflow never runs a run-time function then
-    d_aff.add_argument("--skip", action="append", default=[], metavar="FUNCTION",
-                       help="Atmos' functions not to run while loading: only the run-time ones (terraform.output, "
-                            "terraform.state, store, store.get, exec, aws.*), which stackflow never runs then")
-    add_go_bool(d_aff, "--process-functions", "must stay true: stackflow resolves !env, !template, !include... "
-                                              "and never runs the run-time functions while loading", True)
-    add_go_bool(d_aff, "--process-templates", "must stay true: stackflow always renders templates", True)
+    _add_loading_switches(d_aff)
     d_aff.add_argument("--format", choices=["json", "yaml", "text", "matrix"], default="json",
                        help="json / yaml: atmos describe affected; text: the blast radius; matrix: a GitHub "
                             "Actions matrix (as Atmos)")
@@ -79,6 +77,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_repo(d_dep)
     d_dep.add_argument("--format", choices=["json", "yaml"], default="json")
     d_dep.set_defaults(handler=describe_dependents)
+
+
+def _add_loading_switches(parser: argparse.ArgumentParser) -> None:
+    """Atmos' switches for what it runs while it loads; stackflow never runs a run-time function then."""
+    parser.add_argument("--skip", action="append", default=[], metavar="FUNCTION",
+                        help="Atmos' functions not to run while loading: only the run-time ones (terraform.output, "
+                             "terraform.state, store, store.get, exec, aws.*), which stackflow never runs then")
+    add_go_bool(parser, "--process-functions", "must stay true: stackflow resolves !env, !template, !include... "
+                                               "and never runs the run-time functions while loading", True)
+    add_go_bool(parser, "--process-templates", "must stay true: stackflow always renders templates", True)
 
 
 def _load(args: argparse.Namespace):
@@ -95,6 +103,7 @@ def _load(args: argparse.Namespace):
 def describe_stacks(args: argparse.Namespace) -> int:
     from stackflow.stacks_loader import describe
 
+    _check_loading_switches(args)
     data = describe.describe_stacks(
         _load(args),
         stack=args.stack,
@@ -102,13 +111,14 @@ def describe_stacks(args: argparse.Namespace) -> int:
         component_types=_listed(args.component_types),
         sections=_listed(args.sections),
     )
-    if args.format == "text":
-        for stack, doc in data.items():
-            print(stack)
-            for component in doc.get("components", {}).get("terraform", {}):
-                print(f"  {component}")
-        return 0
-    emit(data, args.format)
+    with _output(args.file):
+        if args.format == "text":
+            for stack, doc in data.items():
+                print(stack)
+                for component in doc.get("components", {}).get("terraform", {}):
+                    print(f"  {component}")
+        else:
+            emit(data, args.format)
     return 0
 
 
@@ -140,8 +150,10 @@ def describe_graph(args: argparse.Namespace) -> int:
 def describe_component(args: argparse.Namespace) -> int:
     from stackflow.stacks_loader import describe
 
-    emit(describe.describe_component(_load(args), args.component, args.stack, provenance=args.provenance),
-         args.format)
+    _check_loading_switches(args)
+    doc = describe.describe_component(_load(args), args.component, args.stack, provenance=args.provenance)
+    with _output(args.file):
+        emit(doc, args.format)
     return 0
 
 
@@ -208,9 +220,9 @@ def _check_loading_switches(args: argparse.Namespace) -> None:
                                   "those then")
     for flag, on in (("--process-functions", args.process_functions), ("--process-templates", args.process_templates)):
         if not on:
-            raise ConfigError(f"{flag}=false is not supported: stackflow compares resolved values (it renders "
-                              "templates and !env / !template / !include, and never runs the run-time functions "
-                              "while loading)")
+            raise ConfigError(f"{flag}=false is not supported: stackflow always works on resolved values (it "
+                              "renders templates and !env / !template / !include, and never runs the run-time "
+                              "functions while loading)")
 
 
 def _drop_settings(item: dict[str, Any]) -> None:

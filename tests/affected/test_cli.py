@@ -252,3 +252,19 @@ def test_describe_stacks_takes_atmos_filters_comma_separated_or_repeated(tmp_pat
         "subnets": ["vars", "workspace"], "vpc": ["vars", "workspace"]}
     code, _, err = _run(capsys, "describe", "stacks", "--repo", str(repo), "--components", "vcp")
     assert code == 2 and err == "stackflow: error: describe stacks --components: no component 'vcp' in any stack\n"
+
+
+def test_describe_stacks_and_component_take_atmos_file_and_loading_switches(tmp_path, capsys):
+    repo = two_commits(tmp_path / "repo", FILES, {})
+    written = tmp_path / "stacks.json"
+    code, out, _ = _run(capsys, "describe", "stacks", "--repo", str(repo), "--format", "json", "--file", str(written),
+                        "--skip", "terraform.output,store", "--process-templates=true", "--process-functions", "true")
+    assert code == 0 and out == "" and DEV in json.loads(written.read_text())
+    written = tmp_path / "vpc.yaml"
+    code, out, _ = _run(capsys, "describe", "component", "vpc", "-s", DEV, "--repo", str(repo), "--file", str(written))
+    assert code == 0 and out == "" and yaml.safe_load(written.read_text())["vars"]["cidr"] == "10.0.0.0/16"
+    for what in (["stacks"], ["component", "vpc", "-s", DEV]):
+        code, _, err = _run(capsys, "describe", *what, "--repo", str(repo), "--process-templates=false")
+        assert code == 2 and err.startswith("stackflow: error: --process-templates=false is not supported")
+        code, _, err = _run(capsys, "describe", *what, "--repo", str(repo), "--skip", "include")
+        assert code == 2 and err.startswith("stackflow: error: --skip include: stackflow resolves !include")
