@@ -25,6 +25,7 @@ from .filetypes import FileTypeError, include_extension, parse_dotenv, parse_hcl
 from .model import ExecRef, StoreRef
 from .source import SourceTree, normalize_relpath
 from .merge import merge
+from .query import QueryError, select
 from .template_functions import go_string
 from .templates import TemplateError, render
 from .yaml_functions import (
@@ -621,16 +622,17 @@ def _context_key(context: Mapping[str, Any] | None) -> str:
 
 
 def _query(value: Any, query: str, where: str) -> Any:
-    """The simple `.a.b[0]` subset of yq for `!include path query`."""
-    if not re.fullmatch(r"(?:\.[A-Za-z_][\w-]*|\[\d+\]|\.)+", query):
-        raise ConfigError(f"{where}: !include query {query!r} is not supported (only .key and [index])")
-    for step in re.findall(r"\.([A-Za-z_][\w-]*)|\[(\d+)\]", query):
-        key, index = step
-        try:
-            value = value[key] if key else value[int(index)]
-        except (KeyError, IndexError, TypeError):
-            raise ConfigError(f"{where}: !include query {query!r} matches nothing") from None
-    return value
+    """The simple `.a.b[0]` subset of yq for `!include path query`; no match is an error."""
+    try:
+        found = select(value, query, missing=_NO_MATCH)
+    except QueryError:
+        raise ConfigError(f"{where}: !include query {query!r} is not supported (only .key and [index])") from None
+    if found is _NO_MATCH:
+        raise ConfigError(f"{where}: !include query {query!r} matches nothing")
+    return found
+
+
+_NO_MATCH = object()
 
 
 def parse_terraform_function(

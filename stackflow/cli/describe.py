@@ -15,6 +15,9 @@ from typing import Any
 from .options import add_go_bool, add_repo, emit
 
 
+_QUERY_HELP = "only the value at this yq path (.vars.cidr, .settings.ids[0]; null where there is none), as Atmos"
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     describe = sub.add_parser("describe", help="show resolved stacks and their graph")
     dsub = describe.add_subparsers(dest="what", required=True, parser_class=type(describe))
@@ -31,6 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     d_stacks.add_argument("--sections", action="append", default=[], metavar="S1,S2",
                           help="only these sections of each component (vars, settings, env, backend, ...)")
     d_stacks.add_argument("--file", default=None, help="write the result to this file instead of printing it")
+    d_stacks.add_argument("--query", "-q", default=None, help=_QUERY_HELP)
     _add_loading_switches(d_stacks)
     d_stacks.set_defaults(handler=describe_stacks)
     d_graph = dsub.add_parser("graph", help="the dependency graph")
@@ -44,6 +48,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     d_comp.add_argument("--provenance", action="store_true", help="the file that set each key")
     d_comp.add_argument("--format", choices=["yaml", "json"], default="yaml")
     d_comp.add_argument("--file", default=None, help="write the result to this file instead of printing it")
+    d_comp.add_argument("--query", "-q", default=None, help=_QUERY_HELP)
     _add_loading_switches(d_comp)
     d_comp.set_defaults(handler=describe_component)
     d_aff = dsub.add_parser("affected", help="instances a change between two commits touches")
@@ -111,8 +116,12 @@ def describe_stacks(args: argparse.Namespace) -> int:
         component_types=_listed(args.component_types),
         sections=_listed(args.sections),
     )
+    if args.query is not None:
+        data = _queried(data, args.query)
     with _output(args.file):
-        if args.format == "text":
+        if args.query is not None and args.format == "text":
+            print(data if isinstance(data, str) else json.dumps(data))
+        elif args.format == "text":
             for stack, doc in data.items():
                 print(stack)
                 for component in doc.get("components", {}).get("terraform", {}):
@@ -120,6 +129,16 @@ def describe_stacks(args: argparse.Namespace) -> int:
         else:
             emit(data, args.format)
     return 0
+
+
+def _queried(data: Any, query: str) -> Any:
+    from stackflow.errors import ConfigError
+    from stackflow.stacks_loader.query import QueryError, select
+
+    try:
+        return select(data, query)
+    except QueryError as exc:
+        raise ConfigError(f"--query: {exc}") from None
 
 
 def _listed(values: list[str]) -> list[str]:
@@ -152,6 +171,8 @@ def describe_component(args: argparse.Namespace) -> int:
 
     _check_loading_switches(args)
     doc = describe.describe_component(_load(args), args.component, args.stack, provenance=args.provenance)
+    if args.query is not None:
+        doc = _queried(doc, args.query)
     with _output(args.file):
         emit(doc, args.format)
     return 0

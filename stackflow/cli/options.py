@@ -50,7 +50,9 @@ def emit(data: Any, fmt: str) -> None:
     if fmt == "json":
         print(json.dumps(data, indent=2, sort_keys=False, default=str))
     else:
-        print(yaml.safe_dump(data, sort_keys=False, default_flow_style=False).rstrip())
+        text = yaml.safe_dump(data, sort_keys=False, default_flow_style=False)
+        # a lone scalar (a --query result) without PyYAML's document end marker, as Go's yaml prints it
+        print(text.removesuffix("\n...\n").rstrip())
 
 
 def print_outcomes(outcomes: list["StackOutcome"], fmt: str, failed: bool) -> None:

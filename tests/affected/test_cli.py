@@ -268,3 +268,18 @@ def test_describe_stacks_and_component_take_atmos_file_and_loading_switches(tmp_
         assert code == 2 and err.startswith("stackflow: error: --process-templates=false is not supported")
         code, _, err = _run(capsys, "describe", *what, "--repo", str(repo), "--skip", "include")
         assert code == 2 and err.startswith("stackflow: error: --skip include: stackflow resolves !include")
+
+
+def test_describe_query_prints_the_value_at_a_yq_path_as_atmos(tmp_path, capsys):
+    repo = two_commits(tmp_path / "repo", FILES, {})
+    component = ("describe", "component", "vpc", "-s", DEV, "--repo", str(repo))
+    assert _run(capsys, *component, "--query", ".vars.cidr") == (0, "10.0.0.0/16\n", "")  # no YAML end marker
+    assert _run(capsys, *component, "-q", ".vars.cidr", "--format", "json") == (0, '"10.0.0.0/16"\n', "")
+    assert _run(capsys, *component, "-q", ".vars.nope") == (0, "null\n", "")  # yq's null
+    code, out, _ = _run(capsys, *component, "-q", ".vars", "--format", "json")
+    assert code == 0 and json.loads(out)["cidr"] == "10.0.0.0/16"
+    code, out, _ = _run(capsys, "describe", "stacks", "--repo", str(repo), "-q",
+                        f".{DEV}.components.terraform.vpc.workspace", "--format", "text")
+    assert (code, out) == (0, f"{DEV}\n")
+    code, out, err = _run(capsys, *component, "-q", ".vars | keys")
+    assert (code, out) == (2, "") and err.startswith("stackflow: error: --query: query '.vars | keys' is not supported")
