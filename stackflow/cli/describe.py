@@ -46,7 +46,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     d_comp.add_argument("--stack", "-s", required=True)
     add_repo(d_comp)
     d_comp.add_argument("--provenance", action="store_true", help="the file that set each key")
-    d_comp.add_argument("--format", choices=["yaml", "json"], default="yaml")
+    d_comp.add_argument("--format", "-f", choices=["yaml", "json"], default="yaml")
     d_comp.add_argument("--file", default=None, help="write the result to this file instead of printing it")
     d_comp.add_argument("--query", "-q", default=None, help=_QUERY_HELP)
     _add_loading_switches(d_comp)
@@ -73,6 +73,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        help="json / yaml: atmos describe affected; text: the blast radius; matrix: a GitHub "
                             "Actions matrix (as Atmos)")
     d_aff.add_argument("--file", default=None, help="write the result to this file instead of printing it")
+    d_aff.add_argument("--query", "-q", default=None, help=_QUERY_HELP + " (with --format json or yaml)")
     d_aff.add_argument("--output-file", default=None, metavar="FILE",
                        help="with --format matrix: append matrix=... and count=N to this file ($GITHUB_OUTPUT)")
     d_aff.set_defaults(handler=describe_affected)
@@ -80,7 +81,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     d_dep.add_argument("component")
     d_dep.add_argument("--stack", "-s", required=True)
     add_repo(d_dep)
-    d_dep.add_argument("--format", choices=["json", "yaml"], default="json")
+    d_dep.add_argument("--format", "-f", choices=["json", "yaml"], default="json")
+    d_dep.add_argument("--file", default=None, help="write the result to this file instead of printing it")
+    d_dep.add_argument("--query", "-q", default=None, help=_QUERY_HELP)
+    _add_loading_switches(d_dep)
     d_dep.set_defaults(handler=describe_dependents)
 
 
@@ -188,6 +192,8 @@ def describe_affected(args: argparse.Namespace) -> int:
 
     if args.output_file and args.format != "matrix":
         raise ConfigError("--output-file is only supported with --format matrix (as Atmos)")
+    if args.query is not None and args.format not in ("json", "yaml"):
+        raise ConfigError(f"--query is only supported with --format json or yaml (the list it reads), not {args.format}")
     _check_loading_switches(args)
     settings = load_settings()
     given = [(flag, value) for flag, value in (("--base", args.base), ("--ref", args.ref), ("--sha", args.sha),
@@ -219,7 +225,7 @@ def describe_affected(args: argparse.Namespace) -> int:
         if args.format == "text":
             print(blast_radius_text(aset, base_label=base_label, head_label=args.head))
         else:
-            emit(items, args.format)
+            emit(items if args.query is None else _queried(items, args.query), args.format)
     return 0
 
 
@@ -282,5 +288,10 @@ def _output(path: str | None) -> Iterator[None]:
 def describe_dependents(args: argparse.Namespace) -> int:
     from stackflow.stacks_loader.affected_json import dependents_to_json
 
-    emit(dependents_to_json(_load(args), args.component, args.stack), args.format)
+    _check_loading_switches(args)
+    data = dependents_to_json(_load(args), args.component, args.stack)
+    if args.query is not None:
+        data = _queried(data, args.query)
+    with _output(args.file):
+        emit(data, args.format)
     return 0

@@ -283,3 +283,17 @@ def test_describe_query_prints_the_value_at_a_yq_path_as_atmos(tmp_path, capsys)
     assert (code, out) == (0, f"{DEV}\n")
     code, out, err = _run(capsys, *component, "-q", ".vars | keys")
     assert (code, out) == (2, "") and err.startswith("stackflow: error: --query: query '.vars | keys' is not supported")
+
+
+def test_describe_dependents_and_affected_take_atmos_query_file_and_short_format(tmp_path, capsys):
+    repo = two_commits(tmp_path / "repo", FILES, {"stacks/catalog/base.yaml": FILES["stacks/catalog/base.yaml"]
+                                                  .replace("10.0.0.0/16", "10.9.0.0/16")})
+    written = tmp_path / "dependents.yaml"
+    code, out, _ = _run(capsys, "describe", "dependents", "vpc", "-s", DEV, "--repo", str(repo), "-f", "yaml",
+                        "-q", ".[0].component", "--file", str(written), "--skip", "terraform.output")
+    assert (code, out, written.read_text()) == (0, "", "subnets\n")
+    code, out, _ = _run(capsys, "describe", "affected", "--repo", str(repo), "--base", "HEAD~1", "-q", ".[0].stack")
+    assert (code, out) == (0, f'"{DEV}"\n')
+    code, _, err = _run(capsys, "describe", "affected", "--repo", str(repo), "--base", "HEAD~1", "-q", ".[0]",
+                        "--format", "text")
+    assert code == 2 and "--query is only supported with --format json or yaml" in err
