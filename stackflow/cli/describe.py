@@ -120,8 +120,7 @@ def describe_stacks(args: argparse.Namespace) -> int:
         component_types=_listed(args.component_types),
         sections=_listed(args.sections),
     )
-    if args.query is not None:
-        data = _queried(data, args.query)
+    data = _queried(data, args.query)
     with _output(args.file):
         if args.query is not None and args.format == "text":
             print(data if isinstance(data, str) else json.dumps(data))
@@ -135,10 +134,13 @@ def describe_stacks(args: argparse.Namespace) -> int:
     return 0
 
 
-def _queried(data: Any, query: str) -> Any:
+def _queried(data: Any, query: str | None) -> Any:
+    """`data`, or with Atmos' `--query` the value at that path of it."""
     from stackflow.errors import ConfigError
     from stackflow.stacks_loader.query import QueryError, select
 
+    if query is None:
+        return data
     try:
         return select(data, query)
     except QueryError as exc:
@@ -174,9 +176,8 @@ def describe_component(args: argparse.Namespace) -> int:
     from stackflow.stacks_loader import describe
 
     _check_loading_switches(args)
-    doc = describe.describe_component(_load(args), args.component, args.stack, provenance=args.provenance)
-    if args.query is not None:
-        doc = _queried(doc, args.query)
+    doc = _queried(describe.describe_component(_load(args), args.component, args.stack, provenance=args.provenance),
+                   args.query)
     with _output(args.file):
         emit(doc, args.format)
     return 0
@@ -225,7 +226,7 @@ def describe_affected(args: argparse.Namespace) -> int:
         if args.format == "text":
             print(blast_radius_text(aset, base_label=base_label, head_label=args.head))
         else:
-            emit(items if args.query is None else _queried(items, args.query), args.format)
+            emit(_queried(items, args.query), args.format)
     return 0
 
 
@@ -289,9 +290,7 @@ def describe_dependents(args: argparse.Namespace) -> int:
     from stackflow.stacks_loader.affected_json import dependents_to_json
 
     _check_loading_switches(args)
-    data = dependents_to_json(_load(args), args.component, args.stack)
-    if args.query is not None:
-        data = _queried(data, args.query)
+    data = _queried(dependents_to_json(_load(args), args.component, args.stack), args.query)
     with _output(args.file):
         emit(data, args.format)
     return 0
