@@ -25,6 +25,7 @@ def describe_stacks(
     components: Sequence[str] = (),
     component_types: Sequence[str] = (),
     sections: Sequence[str] = (),
+    include_empty_stacks: bool = False,
 ) -> dict[str, Any]:
     """`{stack: {"components": {"terraform": {component: {...}}}}}`, sorted by stack and component.
 
@@ -32,10 +33,13 @@ def describe_stacks(
     path, without its extension); `components` also takes the components whose deprecated
     top-level `component:` names one of them; `sections` keeps only those keys of each component.
     A name that matches nothing in the repo is an error (Atmos prints `{}`: a typo would pass).
+    `include_empty_stacks` adds `{"components": {}}` for each top-level manifest whose stack name
+    is known without its components (its own `name:`, or its file name when atmos.yaml sets no
+    name pattern or template), as Atmos does.
     """
     _check_filters(stackset, stack, components, component_types)
     if component_types and "terraform" not in component_types:
-        return {}
+        return _empty_stacks(stackset, stack) if include_empty_stacks else {}
     wanted = set(components)
     out: dict[str, Any] = {}
     known_sections: set[str] = set()
@@ -55,6 +59,23 @@ def describe_stacks(
     if unknown:
         raise ConfigError(f"describe stacks --sections: no section {', '.join(map(repr, unknown))} "
                           f"(a component has: {', '.join(sorted(known_sections))})")
+    if include_empty_stacks:
+        out = dict(sorted({**_empty_stacks(stackset, stack), **out}.items()))
+    return out
+
+
+def _empty_stacks(stackset: StackSet, stack: str | None) -> dict[str, Any]:
+    """Atmos' `--include-empty-stacks` entries: a manifest named without its components' vars."""
+    atmos = stackset.atmos
+    out: dict[str, Any] = {}
+    for manifest, own_name in stackset.manifest_names.items():
+        if not own_name and (atmos.name_template or atmos.name_pattern):
+            continue  # named per component: an empty one has no name (Atmos leaves it out too)
+        name = own_name or manifest_stem(manifest)
+        if "/" in name:
+            continue  # no stack name stackflow takes (naming.py refuses it for a manifest with components)
+        if stack is None or stack in (name, manifest_stem(manifest)):
+            out[name] = {"components": {}}
     return out
 
 
@@ -64,8 +85,8 @@ def _check_filters(stackset: StackSet, stack: str | None, components: Sequence[s
         if kind not in COMPONENT_TYPES:
             raise ConfigError(f"describe stacks --component-types: unknown type {kind!r} "
                               f"(Atmos' types: {', '.join(COMPONENT_TYPES)})")
-    if stack is not None and stack not in stackset.stack_names() and not any(
-            stack == manifest_stem(inst.stack_file) for inst in stackset.instances.values()):
+    if stack is not None and stack not in stackset.stack_names() and stack not in stackset.manifest_names.values() \
+            and not any(stack == manifest_stem(manifest) for manifest in stackset.manifest_names):
         raise ConfigError(f"describe stacks -s {stack!r}: no stack or top-level stack manifest of that name")
     if components:
         names = {inst.component for inst in stackset.instances.values()}

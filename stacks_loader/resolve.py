@@ -56,6 +56,8 @@ class StackSet:
     ambiguous: dict[InstanceRef, StackInstance] = field(default_factory=dict)
     # stacks a scoped load (`affected_scope`) found but resolved no instance of: they exist
     reached_stacks: set[str] = field(default_factory=set)
+    # every top-level manifest a full load read, with its own `name:` ("" when it has none)
+    manifest_names: dict[str, str] = field(default_factory=dict)
 
     def stack_names(self) -> set[str]:
         """Every stack this set knows exists (a scoped load knows those the change reached)."""
@@ -234,6 +236,8 @@ def _load(tree: SourceTree, environ: Mapping[str, str], allow_exec: bool) -> Sta
             clean_values=clean_values,
             plans=plans,
         )
+        name = resolver.manifest_name
+        stackset.manifest_names[manifest] = name if isinstance(name, str) else ""
         resolved: list[ResolvedInstance] = resolver.resolve()
         for item in resolved:
             inst = item.instance

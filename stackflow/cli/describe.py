@@ -33,6 +33,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                           help="only these component types (terraform; helmfile and packer give nothing)")
     d_stacks.add_argument("--sections", action="append", default=[], metavar="S1,S2",
                           help="only these sections of each component (vars, settings, env, backend, ...)")
+    add_go_bool(d_stacks, "--include-empty-stacks", "also the stacks with no component (as Atmos: those named "
+                                                    "by their manifest's name: or file)")
     d_stacks.add_argument("--file", default=None, help="write the result to this file instead of printing it")
     d_stacks.add_argument("--query", "-q", default=None, help=_QUERY_HELP)
     _add_loading_switches(d_stacks)
@@ -119,6 +121,7 @@ def describe_stacks(args: argparse.Namespace) -> int:
         components=_listed(args.components),
         component_types=_listed(args.component_types),
         sections=_listed(args.sections),
+        include_empty_stacks=args.include_empty_stacks,
     )
     data = _queried(data, args.query)
     with _output(args.file):

@@ -15,7 +15,7 @@ from stackflow.stacks_loader.describe import (
     graph_mermaid,
 )
 
-from .repos import ctx, load_repo
+from .repos import ATMOS_YAML, ctx, load_repo
 
 DEV = "plat-ue1-dev"
 FILES = {
@@ -185,3 +185,33 @@ def test_describe_stacks_filters_refuse_a_name_that_matches_nothing(tmp_path, fi
     with pytest.raises(ConfigError) as err:
         describe_stacks(stacks, **filters)
     assert str(err.value).startswith(message) and "\n" not in str(err.value)
+
+
+def test_describe_stacks_include_empty_stacks_as_atmos(tmp_path):
+    files = {
+        **FILTER_FILES,
+        "stacks/deploy/shared.yaml": "name: shared-services\nimport: [mixins/ue1]\n",  # named, no component
+        "stacks/deploy/scratch.yaml": "vars: {tenant: plat, stage: scratch}\n",  # named by the pattern: left out
+    }
+    stacks = load_repo(tmp_path / "pattern", files)
+    assert "shared-services" not in describe_stacks(stacks)
+    everything = describe_stacks(stacks, include_empty_stacks=True)
+    assert list(everything) == sorted(everything) == [DEV, "plat-ue1-prod", "shared-services"]
+    assert everything["shared-services"] == {"components": {}}
+    assert everything[DEV] == describe_stacks(stacks)[DEV]
+    assert describe_stacks(stacks, stack="deploy/shared", include_empty_stacks=True) == {
+        "shared-services": {"components": {}}}
+    assert describe_stacks(stacks, component_types=["helmfile"], include_empty_stacks=True) == {
+        "shared-services": {"components": {}}}
+    with pytest.raises(ConfigError, match="describe stacks -s 'deploy/scratch2'"):
+        describe_stacks(stacks, stack="deploy/scratch2", include_empty_stacks=True)
+
+    # no name pattern or template: every stack is its manifest's file name, empty ones too
+    # (a file path with '/' is no stack name stackflow takes, named or empty: left out)
+    plain = load_repo(tmp_path / "plain", {"stacks/dev.yaml": "components: {terraform: {vpc: {}}}\n",
+                                           "stacks/empty.yaml": "vars: {stage: none}\n",
+                                           "stacks/nested/empty.yaml": "vars: {stage: none}\n"},
+                      atmos=ATMOS_YAML.replace('  name_pattern: "{tenant}-{environment}-{stage}"\n', "")
+                      .replace('["deploy/**/*"]', '["**/*"]'))
+    assert list(describe_stacks(plain)) == ["dev"]
+    assert list(describe_stacks(plain, include_empty_stacks=True)) == ["dev", "empty"]
