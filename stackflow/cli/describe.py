@@ -117,7 +117,7 @@ def describe_stacks(args: argparse.Namespace) -> int:
     _check_loading_switches(args)
     data = describe.describe_stacks(
         _load(args),
-        stack=args.stack,
+        stack=args.stack or None,  # `-s ""` is no filter, as in Atmos
         components=_listed(args.components),
         component_types=_listed(args.component_types),
         sections=_listed(args.sections),
