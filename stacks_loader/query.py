@@ -30,10 +30,9 @@ def path_steps(query: str) -> list[str | int]:
 def select(value: Any, query: str, *, missing: Any = None) -> Any:
     """The value at `query`; `missing` (yq's null) where a key or index is not there."""
     for step in path_steps(query):
-        if isinstance(step, str) and isinstance(value, dict) and step in value:
-            value = value[step]
-        elif isinstance(step, int) and isinstance(value, list) and step < len(value):
-            value = value[step]
-        else:
+        found = (isinstance(step, str) and isinstance(value, dict) and step in value) or (
+            isinstance(step, int) and isinstance(value, list) and step < len(value))
+        if not found:
             return missing
+        value = value[step]
     return value
