@@ -45,8 +45,11 @@ def describe_stacks(
     known_sections: set[str] = set()
     for ref in sorted(stackset.instances):
         inst = stackset.instances[ref]
-        if stack is not None and stack != inst.stack and stack != manifest_stem(inst.stack_file):
-            continue
+        if stack is not None and stack != inst.stack:
+            # a manifest's own version: a stack several manifests make may define it in more than one
+            inst = next((v for v in stackset.versions.get(ref, (inst,)) if manifest_stem(v.stack_file) == stack), None)
+            if inst is None:
+                continue
         if wanted and inst.component not in wanted and inst.legacy_base not in wanted:
             continue
         doc = describe_instance(inst, stackset)

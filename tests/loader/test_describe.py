@@ -215,3 +215,21 @@ def test_describe_stacks_include_empty_stacks_as_atmos(tmp_path):
                       .replace('["deploy/**/*"]', '["**/*"]'))
     assert list(describe_stacks(plain)) == ["dev"]
     assert list(describe_stacks(plain, include_empty_stacks=True)) == ["dev", "empty"]
+
+
+def test_describe_stacks_by_manifest_shows_that_manifests_version_of_a_shared_instance(tmp_path):
+    # Atmos' stack composition: two manifests make one stack, and both import the shared component
+    stacks = load_repo(tmp_path, {
+        "stacks/catalog/shared.yaml": """
+            vars: {tenant: plat, environment: ue1, stage: dev}
+            components: {terraform: {shared: {vars: {from: catalog}}}}
+        """,
+        "stacks/deploy/01-network.yaml": "import: [catalog/shared]\ncomponents: {terraform: {dns: {}}}\n",
+        "stacks/deploy/02-platform.yaml": "import: [catalog/shared]\ncomponents: {terraform: {chatops: {}}}\n",
+    })
+    by_manifest = {stem: describe_stacks(stacks, stack=stem)[DEV]["components"]["terraform"]
+                   for stem in ("deploy/01-network", "deploy/02-platform")}
+    assert {stem: sorted(found) for stem, found in by_manifest.items()} == {
+        "deploy/01-network": ["dns", "shared"], "deploy/02-platform": ["chatops", "shared"]}
+    assert by_manifest["deploy/02-platform"]["shared"]["atmos_manifest"] == "deploy/02-platform"
+    assert describe_stacks(stacks)[DEV]["components"]["terraform"]["shared"]["atmos_manifest"] == "deploy/01-network"
