@@ -625,8 +625,8 @@ def _query(value: Any, query: str, where: str) -> Any:
     """The simple `.a.b[0]` subset of yq for `!include path query`; no match is an error."""
     try:
         found = select(value, query, missing=_NO_MATCH)
-    except QueryError:
-        raise ConfigError(f"{where}: !include query {query!r} is not supported (only .key and [index])") from None
+    except QueryError as exc:  # names the steps it takes, as describe --query does
+        raise ConfigError(f"{where}: !include {exc}") from None
     if found is _NO_MATCH:
         raise ConfigError(f"{where}: !include query {query!r} matches nothing")
     return found
